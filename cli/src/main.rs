@@ -1,0 +1,4 @@
+//! The `ovn-migrate` command line.
+fn main() {
+    println!("ovn-migrate {}", env!("CARGO_PKG_VERSION"));
+}

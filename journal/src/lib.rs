@@ -1,0 +1,1 @@
+//! The journal: durable, chained, append-only events on sled.

@@ -1,0 +1,13 @@
+//! The lab: a simulated OpenShift-on-OpenStack cluster served over real HTTP on
+//! loopback, for tests, benchmarks and the demo.
+//!
+//! * [`k8s`]: a generic Kubernetes API server (one JSON store, a table of kinds).
+//! * [`controllers`]: the network operator, the machine config operator and
+//!   nodes, as small tasks reacting to store changes.
+//! * [`openstack`]: Keystone, Neutron, Octavia and Nova models whose answers
+//!   follow the real services (the conformance suite is their specification).
+//! * [`scenario`]: seeded generators of Kuryr clusters and OVS-era clouds.
+//! * [`faults`]: fault injection and per-object call accounting, on every server.
+//! * [`Lab`] (in `lab.rs`): starts all of it and writes a kubeconfig and a clouds.yaml.
+
+pub mod faults;

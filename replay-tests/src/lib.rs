@@ -1,0 +1,1 @@
+//! End-to-end tests of ovn-migrate against the lab live under `tests/`.

@@ -1,0 +1,1 @@
+//! The step engine and the workflows of ovn-migrate.
