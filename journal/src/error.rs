@@ -1,0 +1,73 @@
+//! The journal's one error type; messages read after "failed to …".
+
+use std::path::PathBuf;
+
+use crate::lock::LockError;
+use crate::target::Target;
+
+/// Result with the journal's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong opening, appending to or reading a journal.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// sled refused an operation.
+    #[error("access the journal database at {path}")]
+    Sled {
+        path: PathBuf,
+        #[source]
+        source: sled::Error,
+    },
+    /// A file system call failed.
+    #[error("{what} ({path})")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another process holds the journal, or a stale lock needs breaking.
+    #[error(transparent)]
+    Locked(#[from] LockError),
+    /// The journal belongs to another cluster or cloud.
+    #[error(
+        "open the journal at {path}: it belongs to {journal}, not to {given}; \
+         point --state-dir (or --journal) at this cluster's journal, or start a new run"
+    )]
+    TargetMismatch {
+        path: PathBuf,
+        journal: Box<Target>,
+        given: Box<Target>,
+    },
+    /// The directory holds no journal.
+    #[error("open the journal at {0}: no journal there (start a run first, or check the path)")]
+    NotAJournal(PathBuf),
+    /// A journal already exists where a new one was to be created.
+    #[error("create a journal at {0}: one exists already (resume it, or choose another run)")]
+    AlreadyExists(PathBuf),
+    /// A stored record does not decode, or the chain does not link.
+    #[error("read record {seq}: {reason}")]
+    Corrupt { seq: u64, reason: String },
+    /// An event could not be encoded.
+    #[error("encode an event")]
+    Encode(#[source] bincode::error::EncodeError),
+    /// The run is sealed; nothing more can be appended.
+    #[error("append to the journal: the run was sealed at record {0}; start a new run")]
+    Sealed(u64),
+    /// A JSON payload could not be encoded or decoded.
+    #[error("convert a JSON payload")]
+    Json(#[source] serde_json::Error),
+}
+
+impl Error {
+    pub(crate) fn sled(path: &std::path::Path) -> impl FnOnce(sled::Error) -> Error + '_ {
+        move |source| Error::Sled { path: path.to_path_buf(), source }
+    }
+
+    pub(crate) fn io<'a>(
+        what: &'static str,
+        path: &'a std::path::Path,
+    ) -> impl FnOnce(std::io::Error) -> Error + 'a {
+        move |source| Error::Io { what, path: path.to_path_buf(), source }
+    }
+}

@@ -1,0 +1,504 @@
+//! [`Journal`]: the only thing that appends, and the reads resume needs.
+//!
+//! A journal is a directory holding one sled database with one tree (layout in
+//! `keys.rs`), a lock ([`crate::lock`]) and nothing else. Appends are
+//! serialised by one mutex, so sequence numbers are contiguous and the chain
+//! is linear; each append puts the record and its index entries in one atomic
+//! sled batch. [`Journal::append`] and [`Journal::append_group`] return only
+//! when the records are durable ([`crate::durable`]); buffered appends and
+//! blobs become durable with the next durable append or [`Journal::sync`].
+
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::chain::{ChainHash, genesis};
+use crate::durable::{DbFile, restrict, sync_dir, sync_external_blobs};
+use crate::error::{Error, Result};
+use crate::event::{BlobHash, Event, OpId, Seq, now_ms};
+use crate::format;
+use crate::keys;
+use crate::lock::{self, Holder, LockGuard};
+use crate::target::Target;
+
+/// Who started a run, and against what.
+#[derive(Clone, Debug)]
+pub struct RunInfo {
+    pub run_id: String,
+    pub workflow: String,
+    pub tool_version: String,
+    pub target: Target,
+}
+
+/// How to open a journal.
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+    /// Name (`host:pid`) of a stale lock holder to displace.
+    pub break_lock: Option<String>,
+    /// sled's page cache, in bytes (bounds memory when resuming long journals).
+    pub cache_bytes: u64,
+    /// The tool version recorded in the lock note.
+    pub tool_version: String,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self { break_lock: None, cache_bytes: 32 << 20, tool_version: env!("CARGO_PKG_VERSION").into() }
+    }
+}
+
+/// What the index knows of one operation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpState {
+    /// Seq of the last intent, if any.
+    pub intent: Option<Seq>,
+    /// Seq of the last outcome (succeeded, failed or skipped), if any.
+    pub outcome: Option<Seq>,
+    /// Whether the last outcome was a success or a skip.
+    pub done: bool,
+    /// Intents so far.
+    pub attempts: u32,
+}
+
+impl OpState {
+    /// Returns true when the last intent has no outcome after it.
+    pub fn in_doubt(&self) -> bool {
+        match (self.intent, self.outcome) {
+            (Some(i), Some(o)) => i > o,
+            (Some(_), None) => true,
+            _ => false,
+        }
+    }
+
+    fn encode(&self) -> [u8; 21] {
+        let mut v = [0u8; 21];
+        v[..8].copy_from_slice(&self.intent.unwrap_or(0).to_be_bytes());
+        v[8..16].copy_from_slice(&self.outcome.unwrap_or(0).to_be_bytes());
+        v[16] = self.done as u8;
+        v[17..].copy_from_slice(&self.attempts.to_be_bytes());
+        v
+    }
+
+    fn decode(v: &[u8]) -> Self {
+        let u = |r: std::ops::Range<usize>| u64::from_be_bytes(v[r].try_into().unwrap());
+        let nz = |x: u64| (x != 0).then_some(x);
+        OpState {
+            intent: nz(u(0..8)),
+            outcome: nz(u(8..16)),
+            done: v[16] != 0,
+            attempts: u32::from_be_bytes(v[17..21].try_into().unwrap()),
+        }
+    }
+}
+
+/// One record read back: its seq, format version, event and chain hash.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recorded {
+    pub seq: Seq,
+    pub version: u16,
+    pub event: Event,
+    pub hash: ChainHash,
+}
+
+/// An open, locked journal. Cheap to clone; every clone appends to the same chain.
+#[derive(Clone)]
+pub struct Journal {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    db: sled::Db,
+    tree: sled::Tree,
+    dbfile: DbFile,
+    target: Target,
+    run_id: String,
+    genesis: ChainHash,
+    writer: Mutex<Writer>,
+    lock: LockGuard,
+}
+
+struct Writer {
+    next: Seq,
+    head: ChainHash,
+    sealed: Option<Seq>,
+    /// Set when a flush failed: what is in memory may not be on disk.
+    poisoned: bool,
+}
+
+impl Journal {
+    /// Creates a journal in `dir` (made 0700) and durably records `RunStarted`.
+    pub fn create(dir: &Path, run: &RunInfo, opts: &OpenOptions) -> Result<Journal> {
+        let fresh = !dir.exists();
+        std::fs::create_dir_all(dir).map_err(Error::io("create the journal directory", dir))?;
+        restrict(dir)?;
+        if dir.join("db").exists() {
+            return Err(Error::AlreadyExists(dir.to_path_buf()));
+        }
+        let parts = open_parts(dir, opts)?;
+        let target_json = serde_json::to_vec(&run.target).map_err(Error::Json)?;
+        parts.tree.insert(keys::META_TARGET, target_json).map_err(Error::sled(dir))?;
+        parts.tree.insert(keys::META_RUN, run.run_id.as_bytes()).map_err(Error::sled(dir))?;
+        let journal = Self::from_parts(dir, parts)?;
+        let me = Holder::me(&run.tool_version);
+        journal.append(Event::RunStarted {
+            run_id: run.run_id.clone(),
+            workflow: run.workflow.clone(),
+            tool_version: run.tool_version.clone(),
+            target: run.target.clone(),
+            host: me.host,
+            user: me.user,
+            pid: me.pid,
+            at_ms: now_ms(),
+        })?;
+        restrict(dir)?;
+        sync_dir(dir)?;
+        if fresh && let Some(parent) = dir.parent() {
+            sync_dir(parent)?;
+        }
+        Ok(journal)
+    }
+
+    /// Opens the journal in `dir` for `target`; refuses another target's journal.
+    pub fn open(dir: &Path, target: &Target, opts: &OpenOptions) -> Result<Journal> {
+        let journal = Self::open_any(dir, opts)?;
+        if journal.target() != target {
+            return Err(Error::TargetMismatch {
+                path: dir.to_path_buf(),
+                journal: Box::new(journal.target().clone()),
+                given: Box::new(target.clone()),
+            });
+        }
+        Ok(journal)
+    }
+
+    /// Opens the journal in `dir` whatever its target (for forensics and `verify`).
+    pub fn open_any(dir: &Path, opts: &OpenOptions) -> Result<Journal> {
+        if !dir.join("db").exists() {
+            return Err(Error::NotAJournal(dir.to_path_buf()));
+        }
+        let journal = Self::from_parts(dir, open_parts(dir, opts)?)?;
+        restrict(dir)?;
+        Ok(journal)
+    }
+
+    /// Reads the metadata and the tail, and builds the ready journal.
+    fn from_parts(dir: &Path, parts: Parts) -> Result<Journal> {
+        let Parts { db, tree, dbfile, lock } = parts;
+        let target_bytes = tree
+            .get(keys::META_TARGET)
+            .map_err(Error::sled(dir))?
+            .ok_or_else(|| Error::NotAJournal(dir.to_path_buf()))?;
+        let target: Target = serde_json::from_slice(&target_bytes).map_err(Error::Json)?;
+        let run_id = tree
+            .get(keys::META_RUN)
+            .map_err(Error::sled(dir))?
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .ok_or_else(|| Error::NotAJournal(dir.to_path_buf()))?;
+        let genesis = genesis(&run_id, &target.fingerprint());
+        let mut writer = Writer { next: 1, head: genesis, sealed: None, poisoned: false };
+        if let Some(last) = tree.range(keys::EVENTS_START..=keys::EVENTS_END).next_back() {
+            let (k, v) = last.map_err(Error::sled(dir))?;
+            let seq = keys::seq_of(&k).expect("event key");
+            let (_, event, hash) = format::decode(&v).map_err(|reason| Error::Corrupt { seq, reason })?;
+            writer.next = seq + 1;
+            writer.head = hash;
+            if matches!(event, Event::RunSealed { .. }) {
+                writer.sealed = Some(seq);
+            }
+        }
+        Ok(Journal {
+            inner: Arc::new(Inner {
+                dir: dir.to_path_buf(),
+                db,
+                tree,
+                dbfile,
+                target,
+                run_id,
+                genesis,
+                writer: Mutex::new(writer),
+                lock,
+            }),
+        })
+    }
+
+    /// Returns the journal's directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Returns the target the journal belongs to.
+    pub fn target(&self) -> &Target {
+        &self.inner.target
+    }
+
+    /// Returns the run id.
+    pub fn run_id(&self) -> &str {
+        &self.inner.run_id
+    }
+
+    /// Returns `h_0` of the chain.
+    pub fn genesis(&self) -> ChainHash {
+        self.inner.genesis
+    }
+
+    /// Returns the stale holder this process displaced on open, if any.
+    pub fn broke_lock(&self) -> Option<&Holder> {
+        self.inner.lock.broke.as_ref()
+    }
+
+    /// Returns the last seq (0 when empty) and the head of the chain.
+    pub fn head(&self) -> (Seq, ChainHash) {
+        let w = self.inner.writer.lock().expect("journal writer");
+        (w.next - 1, w.head)
+    }
+
+    /// Returns the seq of the seal, if the run is sealed.
+    pub fn sealed(&self) -> Option<Seq> {
+        self.inner.writer.lock().expect("journal writer").sealed
+    }
+
+    /// Appends one event and makes it durable before returning its seq.
+    pub fn append(&self, event: Event) -> Result<Seq> {
+        let seqs = self.append_inner(std::slice::from_ref(&event), true)?;
+        Ok(*seqs.start())
+    }
+
+    /// Appends events and makes them all durable with one flush and one
+    /// `fdatasync` (group commit); returns their seqs.
+    pub fn append_group(&self, events: &[Event]) -> Result<RangeInclusive<Seq>> {
+        self.append_inner(events, true)
+    }
+
+    /// Appends an event without waiting for durability (bulk writes such as
+    /// snapshots); it is durable after the next durable append or [`Self::sync`].
+    pub fn append_buffered(&self, event: Event) -> Result<Seq> {
+        let seqs = self.append_inner(std::slice::from_ref(&event), false)?;
+        Ok(*seqs.start())
+    }
+
+    /// Makes everything appended so far durable.
+    pub fn sync(&self) -> Result<()> {
+        let mut w = self.inner.writer.lock().expect("journal writer");
+        self.make_durable(&mut w)
+    }
+
+    fn make_durable(&self, w: &mut Writer) -> Result<()> {
+        let dir = &self.inner.dir;
+        let res = self
+            .inner
+            .db
+            .flush()
+            .map_err(Error::sled(dir))
+            .and_then(|_| sync_external_blobs(dir))
+            .and_then(|_| self.inner.dbfile.sync());
+        if res.is_err() {
+            w.poisoned = true;
+        }
+        res
+    }
+
+    fn append_inner(&self, events: &[Event], durable: bool) -> Result<RangeInclusive<Seq>> {
+        let dir = &self.inner.dir;
+        let mut w = self.inner.writer.lock().expect("journal writer");
+        if w.poisoned {
+            return Err(Error::Io {
+                what: "append to the journal: an earlier flush failed; reopen it",
+                path: dir.clone(),
+                source: std::io::Error::other("journal poisoned"),
+            });
+        }
+        if let Some(at) = w.sealed {
+            return Err(Error::Sealed(at));
+        }
+        let first = w.next;
+        let mut batch = sled::Batch::default();
+        let mut ops: std::collections::BTreeMap<OpId, OpState> = Default::default();
+        let (mut seq, mut head) = (w.next, w.head);
+        let mut sealed = None;
+        for event in events {
+            let (rec, hash) = format::encode(event, seq, &head)?;
+            if rec.len() > keys::MAX_RECORD {
+                return Err(Error::Corrupt {
+                    seq,
+                    reason: format!(
+                        "event {} is {} bytes, over the {} limit: put large data in the blob store",
+                        event.name(),
+                        rec.len(),
+                        keys::MAX_RECORD
+                    ),
+                });
+            }
+            batch.insert(&keys::event(seq), rec);
+            if let Some(op) = event.op() {
+                if op.0.len() > keys::MAX_OP_ID {
+                    return Err(Error::Corrupt {
+                        seq,
+                        reason: format!("operation id {:?}… is over {} bytes", &op.0[..40], keys::MAX_OP_ID),
+                    });
+                }
+                let state = match ops.get(op) {
+                    Some(s) => *s,
+                    None => self.op_state(op)?.unwrap_or_default(),
+                };
+                let state = index(state, event, seq);
+                let doubt_key = keys::prefixed(b'd', op.0.as_bytes());
+                if state.in_doubt() {
+                    batch.insert(doubt_key, &seq.to_be_bytes());
+                } else {
+                    batch.remove(doubt_key);
+                }
+                ops.insert(op.clone(), state);
+            }
+            if matches!(event, Event::RunSealed { .. }) {
+                sealed = Some(seq);
+            }
+            head = hash;
+            seq += 1;
+        }
+        for (op, state) in &ops {
+            batch.insert(keys::prefixed(b'o', op.0.as_bytes()), &state.encode());
+        }
+        self.inner.tree.apply_batch(batch).map_err(Error::sled(dir))?;
+        // The batch is in sled's memory now: move the writer on whatever the flush does.
+        w.next = seq;
+        w.head = head;
+        w.sealed = sealed.or(w.sealed);
+        if durable {
+            self.make_durable(&mut w)?;
+        }
+        Ok(first..=seq - 1)
+    }
+
+    /// Returns what the index knows of an operation.
+    pub fn op_state(&self, op: &OpId) -> Result<Option<OpState>> {
+        let key = keys::prefixed(b'o', op.0.as_bytes());
+        Ok(self.inner.tree.get(key).map_err(Error::sled(&self.inner.dir))?.map(|v| OpState::decode(&v)))
+    }
+
+    /// Returns the operations whose last intent has no outcome, with that intent's seq.
+    pub fn in_doubt(&self) -> Result<Vec<(OpId, Seq)>> {
+        let mut out = Vec::new();
+        for kv in self.inner.tree.scan_prefix(b"d") {
+            let (k, v) = kv.map_err(Error::sled(&self.inner.dir))?;
+            let op = OpId(String::from_utf8_lossy(&k[1..]).into_owned());
+            out.push((op, u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8]))));
+        }
+        Ok(out)
+    }
+
+    /// Reads record `seq`.
+    pub fn read(&self, seq: Seq) -> Result<Option<Recorded>> {
+        let v = self.inner.tree.get(keys::event(seq)).map_err(Error::sled(&self.inner.dir))?;
+        v.map(|v| decode_record(seq, &v)).transpose()
+    }
+
+    /// Iterates over the records from `from` on, in order.
+    pub fn iter(&self, from: Seq) -> impl Iterator<Item = Result<Recorded>> + '_ {
+        let dir = self.inner.dir.clone();
+        self.inner.tree.range(keys::event(from)..=keys::EVENTS_END).map(move |kv| {
+            let (k, v) = kv.map_err(Error::sled(&dir))?;
+            let seq = keys::seq_of(&k).expect("event key");
+            decode_record(seq, &v)
+        })
+    }
+
+    /// Iterates over the raw stored records from `from` on (for `verify`).
+    pub fn raw_records(&self, from: Seq) -> impl Iterator<Item = Result<(Vec<u8>, sled::IVec)>> + '_ {
+        let dir = self.inner.dir.clone();
+        self.inner
+            .tree
+            .range(keys::event(from)..=keys::EVENTS_END)
+            .map(move |kv| kv.map(|(k, v)| (k.to_vec(), v)).map_err(Error::sled(&dir)))
+    }
+
+    /// Stores a blob (deduplicated by its blake3 hash) and returns its address.
+    /// Buffered: durable with the next durable append, which should be the
+    /// `SnapshotRecorded` event that references it.
+    pub fn put_blob(&self, bytes: &[u8]) -> Result<BlobHash> {
+        let hash = BlobHash::of(bytes);
+        let dir = &self.inner.dir;
+        let manifest_key = keys::prefixed(b'B', &hash.0);
+        if self.inner.tree.contains_key(&manifest_key).map_err(Error::sled(dir))? {
+            return Ok(hash);
+        }
+        let mut batch = sled::Batch::default();
+        let chunks = bytes.chunks(keys::BLOB_CHUNK);
+        let count = chunks.len() as u32;
+        for (i, chunk) in chunks.enumerate() {
+            batch.insert(keys::chunk(&hash.0, i as u32), chunk);
+        }
+        let mut manifest = (bytes.len() as u64).to_be_bytes().to_vec();
+        manifest.extend_from_slice(&count.to_be_bytes());
+        batch.insert(manifest_key, manifest);
+        self.inner.tree.apply_batch(batch).map_err(Error::sled(dir))?;
+        Ok(hash)
+    }
+
+    /// Returns a blob's bytes, checking them against their address.
+    pub fn get_blob(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>> {
+        let dir = &self.inner.dir;
+        let Some(manifest) = self.inner.tree.get(keys::prefixed(b'B', &hash.0)).map_err(Error::sled(dir))? else {
+            return Ok(None);
+        };
+        let len = u64::from_be_bytes(manifest[..8].try_into().unwrap()) as usize;
+        let count = u32::from_be_bytes(manifest[8..12].try_into().unwrap());
+        let mut bytes = Vec::with_capacity(len);
+        for i in 0..count {
+            let chunk = self.inner.tree.get(keys::chunk(&hash.0, i)).map_err(Error::sled(dir))?;
+            bytes.extend_from_slice(&chunk.unwrap_or_default());
+        }
+        if BlobHash::of(&bytes) != *hash {
+            return Err(Error::Corrupt { seq: 0, reason: format!("blob {hash} does not match its hash") });
+        }
+        Ok(Some(bytes))
+    }
+}
+
+/// Returns the index state after `event` (an operation event) at `seq`.
+fn index(mut s: OpState, event: &Event, seq: Seq) -> OpState {
+    match event {
+        Event::OperationIntended { .. } => {
+            s.intent = Some(seq);
+            s.attempts += 1;
+        }
+        Event::OperationSucceeded { .. } | Event::OperationSkipped { .. } => {
+            s.outcome = Some(seq);
+            s.done = true;
+        }
+        Event::OperationFailed { .. } => {
+            s.outcome = Some(seq);
+            s.done = false;
+        }
+        _ => {}
+    }
+    s
+}
+
+fn decode_record(seq: Seq, v: &[u8]) -> Result<Recorded> {
+    let (version, event, hash) = format::decode(v).map_err(|reason| Error::Corrupt { seq, reason })?;
+    Ok(Recorded { seq, version, event, hash })
+}
+
+struct Parts {
+    db: sled::Db,
+    tree: sled::Tree,
+    dbfile: DbFile,
+    lock: LockGuard,
+}
+
+/// Takes the lock and opens sled in `dir`.
+fn open_parts(dir: &Path, opts: &OpenOptions) -> Result<Parts> {
+    let me = Holder::me(&opts.tool_version);
+    let lock = lock::acquire(dir, &me, opts.break_lock.as_deref())?;
+    let db = sled::Config::new()
+        .path(dir)
+        .cache_capacity(opts.cache_bytes)
+        .flush_every_ms(Some(500))
+        .open()
+        .map_err(Error::sled(dir))?;
+    let tree = db.open_tree("journal").map_err(Error::sled(dir))?;
+    db.flush().map_err(Error::sled(dir))?;
+    let dbfile = DbFile::open(dir)?;
+    Ok(Parts { db, tree, dbfile, lock })
+}
