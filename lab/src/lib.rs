@@ -11,3 +11,4 @@
 //! * [`Lab`] (in `lab.rs`): starts all of it and writes a kubeconfig and a clouds.yaml.
 
 pub mod faults;
+pub mod k8s;

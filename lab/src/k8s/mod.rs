@@ -1,0 +1,21 @@
+//! The lab's Kubernetes API server: a generic store of JSON objects, driven by
+//! a table of kinds, served over HTTP like kube-apiserver.
+//!
+//! [`kinds`] is the table; [`Store`] holds the objects and implements the
+//! verbs (the write rules are in `write.rs`); [`server`] maps URLs onto the
+//! store; [`discovery`] answers the discovery endpoints from the table.
+
+pub mod discovery;
+pub mod error;
+pub mod kinds;
+pub mod patch;
+pub mod selectors;
+pub mod server;
+mod store;
+mod write;
+
+pub use error::ApiError;
+pub use kinds::{KINDS, Kind};
+pub use server::{ApiServer, start};
+pub use store::{EventType, ListOptions, Store, WatchEvent, resolve};
+pub use write::{Patch, Preconditions, now};
