@@ -8,6 +8,7 @@
 pub mod discovery;
 pub mod error;
 pub mod kinds;
+pub mod kubeconfig;
 pub mod patch;
 pub mod selectors;
 pub mod server;
