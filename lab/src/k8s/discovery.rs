@@ -10,7 +10,16 @@ use serde_json::{Value, json};
 use super::kinds::{self, KINDS};
 
 /// The verbs every kind supports.
-pub const VERBS: &[&str] = &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+pub const VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
 
 /// Returns `/version`.
 pub fn version() -> Value {
@@ -31,14 +40,19 @@ pub fn core_versions(server_address: &str) -> Value {
 }
 
 fn group_doc(name: &str, versions: &[&str]) -> Value {
-    let vs: Vec<Value> =
-        versions.iter().map(|v| json!({"groupVersion": format!("{name}/{v}"), "version": v})).collect();
+    let vs: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({"groupVersion": format!("{name}/{v}"), "version": v}))
+        .collect();
     json!({"name": name, "versions": vs, "preferredVersion": vs[0]})
 }
 
 /// Returns `/apis` (APIGroupList).
 pub fn group_list() -> Value {
-    let groups: Vec<Value> = kinds::groups().iter().map(|(g, vs)| group_doc(g, vs)).collect();
+    let groups: Vec<Value> = kinds::groups()
+        .iter()
+        .map(|(g, vs)| group_doc(g, vs))
+        .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
@@ -55,7 +69,10 @@ pub fn group(name: &str) -> Option<Value> {
 /// Returns `/api/v1` or `/apis/<group>/<version>` (APIResourceList), or `None`.
 pub fn resource_list(group: &str, version: &str) -> Option<Value> {
     let mut resources = Vec::new();
-    for k in KINDS.iter().filter(|k| k.group == group && k.version == version) {
+    for k in KINDS
+        .iter()
+        .filter(|k| k.group == group && k.version == version)
+    {
         resources.push(json!({
             "name": k.plural,
             "singularName": k.kind.to_lowercase(),
@@ -78,8 +95,14 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
     if resources.is_empty() {
         return None;
     }
-    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-    Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}))
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
+    )
 }
 
 #[cfg(test)]
@@ -90,10 +113,17 @@ mod tests {
     fn every_kind_is_discoverable() {
         for k in KINDS {
             let list = resource_list(k.group, k.version).unwrap();
-            let names: Vec<&str> =
-                list["resources"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+            let names: Vec<&str> = list["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["name"].as_str().unwrap())
+                .collect();
             assert!(names.contains(&k.plural), "{}", k.plural);
-            assert_eq!(names.contains(&format!("{}/status", k.plural).as_str()), k.status);
+            assert_eq!(
+                names.contains(&format!("{}/status", k.plural).as_str()),
+                k.status
+            );
             if !k.group.is_empty() {
                 assert!(group(k.group).is_some());
             }

@@ -21,10 +21,18 @@ pub enum ApiError {
     AlreadyExists { resource: String, name: String },
     /// Stale resourceVersion or failed precondition: 409.
     #[error("Operation cannot be fulfilled on {resource} \"{name}\": {message}")]
-    Conflict { resource: String, name: String, message: String },
+    Conflict {
+        resource: String,
+        name: String,
+        message: String,
+    },
     /// The object or patch is invalid: 422.
     #[error("{kind} \"{name}\" is invalid: {message}")]
-    Invalid { kind: String, name: String, message: String },
+    Invalid {
+        kind: String,
+        name: String,
+        message: String,
+    },
     /// The request is malformed: 400.
     #[error("{0}")]
     BadRequest(String),
@@ -90,9 +98,11 @@ impl ApiError {
                 let (kind, group) = resource.split_once('.').unwrap_or((resource, ""));
                 Some(json!({"name": name, "group": group, "kind": kind}))
             }
-            Self::Invalid { kind, name, message } => {
-                Some(json!({"name": name, "kind": kind, "causes": [{"message": message}]}))
-            }
+            Self::Invalid {
+                kind,
+                name,
+                message,
+            } => Some(json!({"name": name, "kind": kind, "causes": [{"message": message}]})),
             _ => None,
         };
         if let Some(d) = details {
@@ -113,14 +123,21 @@ mod tests {
 
     #[test]
     fn status_shapes() {
-        let e = ApiError::NotFound { resource: "networks.config.openshift.io".into(), name: "x".into() };
+        let e = ApiError::NotFound {
+            resource: "networks.config.openshift.io".into(),
+            name: "x".into(),
+        };
         let s = e.status();
         assert_eq!(s["code"], 404);
         assert_eq!(s["reason"], "NotFound");
         assert_eq!(s["message"], "networks.config.openshift.io \"x\" not found");
         assert_eq!(s["details"]["group"], "config.openshift.io");
         assert_eq!(s["details"]["kind"], "networks");
-        let c = ApiError::Conflict { resource: "pods".into(), name: "p".into(), message: "m".into() };
+        let c = ApiError::Conflict {
+            resource: "pods".into(),
+            name: "p".into(),
+            message: "m".into(),
+        };
         assert_eq!(c.status()["code"], 409);
         assert_eq!(c.status()["reason"], "Conflict");
     }

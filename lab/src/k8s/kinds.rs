@@ -64,7 +64,15 @@ const fn row(
     status: bool,
     short_names: &'static [&'static str],
 ) -> Kind {
-    Kind { group, version, plural, kind, namespaced, status, short_names }
+    Kind {
+        group,
+        version,
+        plural,
+        kind,
+        namespaced,
+        status,
+        short_names,
+    }
 }
 
 /// Every kind the lab serves. Adding a kind is adding a row here.
@@ -75,39 +83,157 @@ pub static KINDS: &[Kind] = &[
     row("", "v1", "nodes", "Node", false, true, &["no"]),
     row("", "v1", "configmaps", "ConfigMap", true, false, &["cm"]),
     row("", "v1", "events", "Event", true, false, &["ev"]),
-    row("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true, false, &["netpol"]),
+    row(
+        "networking.k8s.io",
+        "v1",
+        "networkpolicies",
+        "NetworkPolicy",
+        true,
+        false,
+        &["netpol"],
+    ),
     row("apps", "v1", "daemonsets", "DaemonSet", true, true, &["ds"]),
-    row("apps", "v1", "deployments", "Deployment", true, true, &["deploy"]),
-    row("coordination.k8s.io", "v1", "leases", "Lease", true, false, &[]),
-    row("config.openshift.io", "v1", "infrastructures", "Infrastructure", false, true, &[]),
-    row("config.openshift.io", "v1", "networks", "Network", false, true, &[]),
-    row("config.openshift.io", "v1", "clusteroperators", "ClusterOperator", false, true, &["co"]),
-    row("operator.openshift.io", "v1", "networks", "Network", false, true, &[]),
-    row("machineconfiguration.openshift.io", "v1", "machineconfigpools", "MachineConfigPool", false, true, &["mcp"]),
-    row("machineconfiguration.openshift.io", "v1", "machineconfigs", "MachineConfig", false, false, &["mc"]),
-    row("openstack.org", "v1", "kuryrnetworks", "KuryrNetwork", true, false, &[]),
-    row("openstack.org", "v1", "kuryrports", "KuryrPort", true, false, &[]),
-    row("openstack.org", "v1", "kuryrloadbalancers", "KuryrLoadBalancer", true, false, &["klb"]),
-    row("openstack.org", "v1", "kuryrnetworkpolicies", "KuryrNetworkPolicy", true, false, &["knp"]),
-    row("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false, true, &["crd", "crds"]),
+    row(
+        "apps",
+        "v1",
+        "deployments",
+        "Deployment",
+        true,
+        true,
+        &["deploy"],
+    ),
+    row(
+        "coordination.k8s.io",
+        "v1",
+        "leases",
+        "Lease",
+        true,
+        false,
+        &[],
+    ),
+    row(
+        "config.openshift.io",
+        "v1",
+        "infrastructures",
+        "Infrastructure",
+        false,
+        true,
+        &[],
+    ),
+    row(
+        "config.openshift.io",
+        "v1",
+        "networks",
+        "Network",
+        false,
+        true,
+        &[],
+    ),
+    row(
+        "config.openshift.io",
+        "v1",
+        "clusteroperators",
+        "ClusterOperator",
+        false,
+        true,
+        &["co"],
+    ),
+    row(
+        "operator.openshift.io",
+        "v1",
+        "networks",
+        "Network",
+        false,
+        true,
+        &[],
+    ),
+    row(
+        "machineconfiguration.openshift.io",
+        "v1",
+        "machineconfigpools",
+        "MachineConfigPool",
+        false,
+        true,
+        &["mcp"],
+    ),
+    row(
+        "machineconfiguration.openshift.io",
+        "v1",
+        "machineconfigs",
+        "MachineConfig",
+        false,
+        false,
+        &["mc"],
+    ),
+    row(
+        "openstack.org",
+        "v1",
+        "kuryrnetworks",
+        "KuryrNetwork",
+        true,
+        false,
+        &[],
+    ),
+    row(
+        "openstack.org",
+        "v1",
+        "kuryrports",
+        "KuryrPort",
+        true,
+        false,
+        &[],
+    ),
+    row(
+        "openstack.org",
+        "v1",
+        "kuryrloadbalancers",
+        "KuryrLoadBalancer",
+        true,
+        false,
+        &["klb"],
+    ),
+    row(
+        "openstack.org",
+        "v1",
+        "kuryrnetworkpolicies",
+        "KuryrNetworkPolicy",
+        true,
+        false,
+        &["knp"],
+    ),
+    row(
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        "CustomResourceDefinition",
+        false,
+        true,
+        &["crd", "crds"],
+    ),
 ];
 
 /// Returns the kind served at `group`/`version` under `plural`.
 pub fn by_plural(group: &str, version: &str, plural: &str) -> Option<&'static Kind> {
-    KINDS.iter().find(|k| k.group == group && k.version == version && k.plural == plural)
+    KINDS
+        .iter()
+        .find(|k| k.group == group && k.version == version && k.plural == plural)
 }
 
 /// Returns the kind of objects with this `apiVersion` and `kind`.
 pub fn by_kind(api_version: &str, kind: &str) -> Option<&'static Kind> {
     let (group, version) = split_api_version(api_version);
-    KINDS.iter().find(|k| k.group == group && k.version == version && k.kind == kind)
+    KINDS
+        .iter()
+        .find(|k| k.group == group && k.version == version && k.kind == kind)
 }
 
 /// Returns the kind filed under a group-qualified resource name (`pods`,
 /// `networks.config.openshift.io`).
 pub fn by_resource(resource: &str) -> Option<&'static Kind> {
     let (plural, group) = resource.split_once('.').unwrap_or((resource, ""));
-    KINDS.iter().find(|k| k.group == group && k.plural == plural)
+    KINDS
+        .iter()
+        .find(|k| k.group == group && k.plural == plural)
 }
 
 /// Splits an `apiVersion` into group and version (`v1` → `("", "v1")`).

@@ -27,7 +27,10 @@ pub fn document(server: &str) -> Value {
 /// Writes `dir/ovn-migrate-lab.kubeconfig` (mode 0600) and returns its path.
 pub fn write(server: &str, dir: &Path) -> std::io::Result<PathBuf> {
     let path = dir.join(FILE_NAME);
-    write_private(&path, &serde_json::to_string_pretty(&document(server)).expect("json"))?;
+    write_private(
+        &path,
+        &serde_json::to_string_pretty(&document(server)).expect("json"),
+    )?;
     Ok(path)
 }
 
@@ -35,7 +38,12 @@ pub fn write(server: &str, dir: &Path) -> std::io::Result<PathBuf> {
 pub fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
     f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     f.write_all(contents.as_bytes())
 }

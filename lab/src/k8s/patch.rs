@@ -14,7 +14,11 @@ pub enum PatchError {
     Malformed(String),
     /// An operation's `path` (or `from`) does not exist or cannot be used.
     #[error("invalid path {path:?} in operation {index}: {reason}")]
-    Path { index: usize, path: String, reason: String },
+    Path {
+        index: usize,
+        path: String,
+        reason: String,
+    },
     /// A `test` operation found a different value.
     #[error("testing value {path:?} failed in operation {index}")]
     TestFailed { index: usize, path: String },
@@ -54,9 +58,9 @@ pub fn json_patch(target: &mut Value, patch: &Value) -> Result<(), PatchError> {
 
 fn apply_op(doc: &mut Value, index: usize, op: &Value) -> Result<(), PatchError> {
     let field = |name: &str| -> Result<&str, PatchError> {
-        op.get(name)
-            .and_then(Value::as_str)
-            .ok_or_else(|| PatchError::Malformed(format!("operation {index} has no string {name:?}")))
+        op.get(name).and_then(Value::as_str).ok_or_else(|| {
+            PatchError::Malformed(format!("operation {index} has no string {name:?}"))
+        })
     };
     let kind = field("op")?;
     let path = field("path")?;
@@ -65,7 +69,11 @@ fn apply_op(doc: &mut Value, index: usize, op: &Value) -> Result<(), PatchError>
             .cloned()
             .ok_or_else(|| PatchError::Malformed(format!("operation {index} has no \"value\"")))
     };
-    let perr = |reason: &str| PatchError::Path { index, path: path.to_string(), reason: reason.into() };
+    let perr = |reason: &str| PatchError::Path {
+        index,
+        path: path.to_string(),
+        reason: reason.into(),
+    };
     match kind {
         "add" => add(doc, path, value()?).map_err(|r| perr(&r)),
         "remove" => remove(doc, path).map(drop).map_err(|r| perr(&r)),
@@ -84,17 +92,25 @@ fn apply_op(doc: &mut Value, index: usize, op: &Value) -> Result<(), PatchError>
         }
         "copy" => {
             let from = field("from")?;
-            let v = doc.pointer(from).cloned().ok_or_else(|| perr("no such \"from\" path"))?;
+            let v = doc
+                .pointer(from)
+                .cloned()
+                .ok_or_else(|| perr("no such \"from\" path"))?;
             add(doc, path, v).map_err(|r| perr(&r))
         }
         "test" => {
             let expected = value()?;
             match doc.pointer(path) {
                 Some(v) if *v == expected => Ok(()),
-                _ => Err(PatchError::TestFailed { index, path: path.to_string() }),
+                _ => Err(PatchError::TestFailed {
+                    index,
+                    path: path.to_string(),
+                }),
             }
         }
-        other => Err(PatchError::Malformed(format!("unknown operation {other:?}"))),
+        other => Err(PatchError::Malformed(format!(
+            "unknown operation {other:?}"
+        ))),
     }
 }
 
@@ -103,7 +119,9 @@ fn split_pointer(path: &str) -> Result<(&str, String), String> {
     if path.is_empty() {
         return Err("the whole document cannot be the target".into());
     }
-    let (parent, last) = path.rsplit_once('/').ok_or("a pointer must start with '/'")?;
+    let (parent, last) = path
+        .rsplit_once('/')
+        .ok_or("a pointer must start with '/'")?;
     Ok((parent, last.replace("~1", "/").replace("~0", "~")))
 }
 
@@ -111,7 +129,9 @@ fn array_index(token: &str, len: usize, allow_end: bool) -> Result<usize, String
     if allow_end && token == "-" {
         return Ok(len);
     }
-    let i: usize = token.parse().map_err(|_| format!("{token:?} is not an array index"))?;
+    let i: usize = token
+        .parse()
+        .map_err(|_| format!("{token:?} is not an array index"))?;
     if i > len || (!allow_end && i == len) {
         return Err(format!("index {i} is out of bounds"));
     }
@@ -159,7 +179,10 @@ mod tests {
     #[test]
     fn merge_patch_rfc7386_examples() {
         let mut t = json!({"a": "b", "c": {"d": "e", "f": "g"}, "l": [1, 2]});
-        merge_patch(&mut t, &json!({"a": "z", "c": {"f": null}, "l": [3], "n": {"x": null}}));
+        merge_patch(
+            &mut t,
+            &json!({"a": "z", "c": {"f": null}, "l": [3], "n": {"x": null}}),
+        );
         assert_eq!(t, json!({"a": "z", "c": {"d": "e"}, "l": [3], "n": {}}));
     }
 
@@ -205,7 +228,13 @@ mod tests {
     fn bad_paths_are_errors() {
         let mut t = json!({"a": [1]});
         assert!(json_patch(&mut t, &json!([{"op": "remove", "path": "/a/5"}])).is_err());
-        assert!(json_patch(&mut t, &json!([{"op": "replace", "path": "/x", "value": 1}])).is_err());
+        assert!(
+            json_patch(
+                &mut t,
+                &json!([{"op": "replace", "path": "/x", "value": 1}])
+            )
+            .is_err()
+        );
         assert!(json_patch(&mut t, &json!([{"op": "add", "path": "/x/y", "value": 1}])).is_err());
         assert!(json_patch(&mut t, &json!({"op": "add"})).is_err());
     }

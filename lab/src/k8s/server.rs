@@ -72,7 +72,12 @@ pub fn router(store: Store) -> Router {
 }
 
 fn json_response(code: StatusCode, v: &Value) -> Response {
-    (code, [(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response()
+    (
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        v.to_string(),
+    )
+        .into_response()
 }
 
 fn error_response(e: &ApiError) -> Response {
@@ -105,18 +110,31 @@ struct Target {
 
 fn parse_target(group: &str, version: &str, rest: &[&str]) -> Result<Target, ApiError> {
     let own = |s: &str| Some(s.to_string());
-    let namespaced_kind = |plural: &str| kinds::by_plural(group, version, plural).filter(|k| k.namespaced);
+    let namespaced_kind =
+        |plural: &str| kinds::by_plural(group, version, plural).filter(|k| k.namespaced);
     let (kind, ns, name, sub) = match rest {
-        ["namespaces", ns, plural, tail @ ..] if namespaced_kind(plural).is_some() && tail.len() <= 2 => {
+        ["namespaces", ns, plural, tail @ ..]
+            if namespaced_kind(plural).is_some() && tail.len() <= 2 =>
+        {
             let k = namespaced_kind(plural).expect("checked");
-            (k, own(ns), tail.first().and_then(|s| own(s)), tail.get(1).and_then(|s| own(s)))
+            (
+                k,
+                own(ns),
+                tail.first().and_then(|s| own(s)),
+                tail.get(1).and_then(|s| own(s)),
+            )
         }
         [plural, tail @ ..] if tail.len() <= 2 => {
             let k = kinds::by_plural(group, version, plural).ok_or(ApiError::NoSuchResource)?;
             if k.namespaced && !tail.is_empty() {
                 return Err(ApiError::NoSuchResource);
             }
-            (k, None, tail.first().and_then(|s| own(s)), tail.get(1).and_then(|s| own(s)))
+            (
+                k,
+                None,
+                tail.first().and_then(|s| own(s)),
+                tail.get(1).and_then(|s| own(s)),
+            )
         }
         _ => return Err(ApiError::NoSuchResource),
     };
@@ -125,32 +143,53 @@ fn parse_target(group: &str, version: &str, rest: &[&str]) -> Result<Target, Api
     {
         return Err(ApiError::NoSuchResource);
     }
-    Ok(Target { kind, ns, name, sub })
+    Ok(Target {
+        kind,
+        ns,
+        name,
+        sub,
+    })
 }
 
-fn route(store: &Store, method: &Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+fn route(
+    store: &Store,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let path = uri.path().trim_end_matches('/');
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let ok = |v: Value| Ok(json_response(StatusCode::OK, &v));
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
     let (group, version, rest) = match segs.as_slice() {
         ["version"] => return ok(discovery::version()),
         ["api"] => return ok(discovery::core_versions(host)),
         ["apis"] => return ok(discovery::group_list()),
-        ["apis", g] => return discovery::group(g).map(|v| json_response(StatusCode::OK, &v)).ok_or(ApiError::NoSuchResource),
+        ["apis", g] => {
+            return discovery::group(g)
+                .map(|v| json_response(StatusCode::OK, &v))
+                .ok_or(ApiError::NoSuchResource);
+        }
         ["api", v, rest @ ..] => ("", *v, rest),
         ["apis", g, v, rest @ ..] => (*g, *v, rest),
         _ => return Err(ApiError::NoSuchResource),
     };
     if rest.is_empty() {
-        return discovery::resource_list(group, version).map(|v| json_response(StatusCode::OK, &v)).ok_or(ApiError::NoSuchResource);
+        return discovery::resource_list(group, version)
+            .map(|v| json_response(StatusCode::OK, &v))
+            .ok_or(ApiError::NoSuchResource);
     }
     let t = parse_target(group, version, rest)?;
     let query: HashMap<String, String> = Query::try_from_uri(uri).map(|q| q.0).unwrap_or_default();
     let ns = t.ns.as_deref().unwrap_or("");
     let status_only = t.sub.is_some();
     let parse_body = || -> Result<Value, ApiError> {
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))
     };
     match (&t.name, method) {
         (None, &Method::GET) => {
@@ -178,8 +217,14 @@ fn route(store: &Store, method: &Method, uri: &Uri, headers: &HeaderMap, body: B
             let list = store.list(t.kind, t.ns.as_deref(), &opts)?;
             let mut items = Vec::new();
             for item in list["items"].as_array().into_iter().flatten() {
-                let name = item.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
-                let ins = item.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
+                let name = item
+                    .pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let ins = item
+                    .pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
                 if let Ok(v) = store.delete_kind(t.kind, ins, name, &Preconditions::default()) {
                     items.push(v);
                 }
@@ -189,12 +234,19 @@ fn route(store: &Store, method: &Method, uri: &Uri, headers: &HeaderMap, body: B
             ok(out)
         }
         (Some(name), &Method::GET) => ok(store.get_kind(t.kind, ns, name)?),
-        (Some(name), &Method::PUT) => ok(store.update_kind(t.kind, ns, name, parse_body()?, status_only)?),
+        (Some(name), &Method::PUT) => {
+            ok(store.update_kind(t.kind, ns, name, parse_body()?, status_only)?)
+        }
         (Some(name), &Method::PATCH) => {
-            let ct = headers.get(header::CONTENT_TYPE).and_then(|h| h.to_str().ok()).unwrap_or("");
+            let ct = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("");
             let ct = ct.split(';').next().unwrap_or("").trim();
             let p = match ct {
-                "application/merge-patch+json" | "application/strategic-merge-patch+json" => Patch::Merge(parse_body()?),
+                "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
+                    Patch::Merge(parse_body()?)
+                }
                 "application/json-patch+json" => Patch::Json(parse_body()?),
                 other => {
                     return Err(ApiError::UnsupportedMediaType(format!(
@@ -207,16 +259,35 @@ fn route(store: &Store, method: &Method, uri: &Uri, headers: &HeaderMap, body: B
             ok(store.patch_kind(t.kind, ns, name, &p, status_only)?)
         }
         (Some(name), &Method::DELETE) if !status_only => {
-            let opts: Value = if body.is_empty() { Value::Null } else { parse_body()? };
+            let opts: Value = if body.is_empty() {
+                Value::Null
+            } else {
+                parse_body()?
+            };
             let pre = Preconditions {
-                uid: opts.pointer("/preconditions/uid").and_then(Value::as_str).map(String::from),
-                resource_version: opts.pointer("/preconditions/resourceVersion").and_then(Value::as_str).map(String::from),
+                uid: opts
+                    .pointer("/preconditions/uid")
+                    .and_then(Value::as_str)
+                    .map(String::from),
+                resource_version: opts
+                    .pointer("/preconditions/resourceVersion")
+                    .and_then(Value::as_str)
+                    .map(String::from),
             };
             let v = store.delete_kind(t.kind, ns, name, &pre)?;
             let still_there = store.get_kind(t.kind, ns, name).is_ok();
-            Ok(json_response(if still_there { StatusCode::ACCEPTED } else { StatusCode::OK }, &v))
+            Ok(json_response(
+                if still_there {
+                    StatusCode::ACCEPTED
+                } else {
+                    StatusCode::OK
+                },
+                &v,
+            ))
         }
-        (_, m) => Err(ApiError::MethodNotAllowed(format!("the server does not allow this method on the requested resource ({m})"))),
+        (_, m) => Err(ApiError::MethodNotAllowed(format!(
+            "the server does not allow this method on the requested resource ({m})"
+        ))),
     }
 }
 
@@ -229,16 +300,37 @@ fn watch(
     opts: &ListOptions,
 ) -> Result<Response, ApiError> {
     let bad = |e: super::selectors::SelectorError| ApiError::BadRequest(e.to_string());
-    let labels = opts.label_selector.as_deref().map(LabelSelector::parse).transpose().map_err(bad)?;
-    let fields = opts.field_selector.as_deref().map(FieldSelector::parse).transpose().map_err(bad)?;
-    let rv: u64 = query.get("resourceVersion").and_then(|r| r.parse().ok()).unwrap_or(0);
-    let timeout = query.get("timeoutSeconds").and_then(|t| t.parse().ok()).unwrap_or(1800u64);
+    let labels = opts
+        .label_selector
+        .as_deref()
+        .map(LabelSelector::parse)
+        .transpose()
+        .map_err(bad)?;
+    let fields = opts
+        .field_selector
+        .as_deref()
+        .map(FieldSelector::parse)
+        .transpose()
+        .map_err(bad)?;
+    let rv: u64 = query
+        .get("resourceVersion")
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0);
+    let timeout = query
+        .get("timeoutSeconds")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(1800u64);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
     let (backlog, rx) = store.watch_from(kind, ns, rv)?;
     let ns = ns.map(String::from);
     let keep = move |e: &WatchEvent| {
         std::ptr::eq(e.resource, kind)
-            && ns.as_deref().is_none_or(|ns| e.object.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns))
+            && ns.as_deref().is_none_or(|ns| {
+                e.object
+                    .pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    == Some(ns)
+            })
             && labels.as_ref().is_none_or(|s| s.matches(&e.object))
             && fields.as_ref().is_none_or(|s| s.matches(&e.object))
     };
@@ -255,11 +347,17 @@ fn watch(
                 match tokio::time::timeout_at(deadline, rx.recv()).await {
                     Ok(Ok(e)) if keep(&e) => return Some((line(&e), rx)),
                     Ok(Ok(_)) => continue,
-                    Ok(Err(broadcast::error::RecvError::Lagged(_))) | Ok(Err(_)) | Err(_) => return None,
+                    Ok(Err(broadcast::error::RecvError::Lagged(_))) | Ok(Err(_)) | Err(_) => {
+                        return None;
+                    }
                 }
             }
         }
     });
     let stream = futures::StreamExt::chain(futures::stream::iter(first), live);
-    Ok(([(header::CONTENT_TYPE, "application/json")], Body::from_stream(stream)).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(stream),
+    )
+        .into_response())
 }

@@ -103,7 +103,10 @@ impl Default for Store {
 
 /// Returns the index of a kind in [`KINDS`].
 pub(super) fn kind_index(k: &'static Kind) -> usize {
-    KINDS.iter().position(|x| std::ptr::eq(x, k)).expect("kind from the table")
+    KINDS
+        .iter()
+        .position(|x| std::ptr::eq(x, k))
+        .expect("kind from the table")
 }
 
 /// Resolves a group-qualified resource name to its kind, or NotFound.
@@ -152,7 +155,10 @@ impl Store {
             events,
             changed,
         };
-        Self { state: Arc::new(Mutex::new(state)), changes }
+        Self {
+            state: Arc::new(Mutex::new(state)),
+            changes,
+        }
     }
 
     pub(super) fn lock(&self) -> MutexGuard<'_, State> {
@@ -185,14 +191,19 @@ impl Store {
         st.objects[kind_index(k)]
             .get(&key(k, ns, name))
             .map(|v| (**v).clone())
-            .ok_or_else(|| ApiError::NotFound { resource: k.resource(), name: name.to_string() })
+            .ok_or_else(|| ApiError::NotFound {
+                resource: k.resource(),
+                name: name.to_string(),
+            })
     }
 
     /// Returns every object of a resource (in `ns`, or everywhere when `None`).
     pub fn list_all(&self, resource: &str, ns: Option<&str>) -> Result<Vec<Value>, ApiError> {
         let k = resolve(resource)?;
         let st = self.lock();
-        Ok(Self::range(&st, k, ns).map(|(_, v)| (**v).clone()).collect())
+        Ok(Self::range(&st, k, ns)
+            .map(|(_, v)| (**v).clone())
+            .collect())
     }
 
     fn range<'a>(
@@ -212,11 +223,31 @@ impl Store {
     }
 
     /// Returns a `<Kind>List` page, as the list verb does.
-    pub fn list(&self, k: &'static Kind, ns: Option<&str>, opts: &ListOptions) -> Result<Value, ApiError> {
+    pub fn list(
+        &self,
+        k: &'static Kind,
+        ns: Option<&str>,
+        opts: &ListOptions,
+    ) -> Result<Value, ApiError> {
         let bad = |e: super::selectors::SelectorError| ApiError::BadRequest(e.to_string());
-        let labels = opts.label_selector.as_deref().map(LabelSelector::parse).transpose().map_err(bad)?;
-        let fields = opts.field_selector.as_deref().map(FieldSelector::parse).transpose().map_err(bad)?;
-        let after = opts.continue_token.as_deref().filter(|t| !t.is_empty()).map(decode_continue).transpose()?;
+        let labels = opts
+            .label_selector
+            .as_deref()
+            .map(LabelSelector::parse)
+            .transpose()
+            .map_err(bad)?;
+        let fields = opts
+            .field_selector
+            .as_deref()
+            .map(FieldSelector::parse)
+            .transpose()
+            .map_err(bad)?;
+        let after = opts
+            .continue_token
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .map(decode_continue)
+            .transpose()?;
         let limit = opts.limit.filter(|l| *l > 0).unwrap_or(usize::MAX);
         let st = self.lock();
         let mut iter = Self::range(&st, k, ns)
@@ -256,18 +287,33 @@ impl Store {
         let st = self.lock();
         let rx = st.events.subscribe();
         let in_ns = |e: &WatchEvent| {
-            ns.is_none_or(|ns| !k.namespaced || e.object.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns))
+            ns.is_none_or(|ns| {
+                !k.namespaced
+                    || e.object
+                        .pointer("/metadata/namespace")
+                        .and_then(Value::as_str)
+                        == Some(ns)
+            })
         };
         let backlog = if rv == 0 {
             Self::range(&st, k, ns)
-                .map(|(_, v)| WatchEvent { kind: EventType::Added, resource: k, object: v.clone(), rv: st.rv })
+                .map(|(_, v)| WatchEvent {
+                    kind: EventType::Added,
+                    resource: k,
+                    object: v.clone(),
+                    rv: st.rv,
+                })
                 .collect()
         } else {
             let oldest = st.history.front().map_or(st.rv + 1, |e| e.rv);
             if rv + 1 < oldest && rv < st.rv {
                 return Err(ApiError::Gone(rv.to_string()));
             }
-            st.history.iter().filter(|e| e.rv > rv && std::ptr::eq(e.resource, k) && in_ns(e)).cloned().collect()
+            st.history
+                .iter()
+                .filter(|e| e.rv > rv && std::ptr::eq(e.resource, k) && in_ns(e))
+                .cloned()
+                .collect()
         };
         Ok((backlog, rx))
     }

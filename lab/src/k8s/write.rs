@@ -21,7 +21,9 @@ use serde_json::{Value, json};
 use super::error::ApiError;
 use super::kinds::{self, KINDS, Kind};
 use super::patch::{self, PatchError};
-use super::store::{EventType, HISTORY, ObjKey, State, Store, WatchEvent, key, kind_index, meta_str, resolve};
+use super::store::{
+    EventType, HISTORY, ObjKey, State, Store, WatchEvent, key, kind_index, meta_str, resolve,
+};
 
 /// A patch body, by content type.
 #[derive(Clone, Debug)]
@@ -53,18 +55,29 @@ fn namespace_kind() -> &'static Kind {
 fn finalizers(obj: &Value) -> Vec<String> {
     obj.pointer("/metadata/finalizers")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 fn is_deleting(obj: &Value) -> bool {
-    obj.pointer("/metadata/deletionTimestamp").is_some_and(|v| !v.is_null())
+    obj.pointer("/metadata/deletionTimestamp")
+        .is_some_and(|v| !v.is_null())
 }
 
 fn owner_uids(obj: &Value) -> Vec<String> {
     obj.pointer("/metadata/ownerReferences")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|r| r.get("uid")?.as_str()).map(String::from).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r.get("uid")?.as_str())
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -72,7 +85,9 @@ fn metadata(obj: &mut Value) -> &mut serde_json::Map<String, Value> {
     if !obj.get("metadata").is_some_and(Value::is_object) {
         obj["metadata"] = json!({});
     }
-    obj["metadata"].as_object_mut().expect("metadata is an object")
+    obj["metadata"]
+        .as_object_mut()
+        .expect("metadata is an object")
 }
 
 /// Returns the object without metadata, status, apiVersion and kind: what
@@ -90,7 +105,11 @@ fn spec_part(obj: &Value) -> Value {
 fn validate_name(k: &Kind, name: &str) -> Result<(), ApiError> {
     let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.';
     let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    if name.len() <= 253 && name.chars().all(ok_char) && alnum(name.chars().next()) && alnum(name.chars().last()) {
+    if name.len() <= 253
+        && name.chars().all(ok_char)
+        && alnum(name.chars().next())
+        && alnum(name.chars().last())
+    {
         return Ok(());
     }
     Err(ApiError::Invalid {
@@ -106,12 +125,19 @@ fn validate_name(k: &Kind, name: &str) -> Result<(), ApiError> {
 fn random_suffix() -> String {
     const CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut rng = rand::rng();
-    (0..5).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect()
+    (0..5)
+        .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
+        .collect()
 }
 
 impl State {
     fn publish(&mut self, kind: EventType, ki: usize, object: Arc<Value>) {
-        let ev = WatchEvent { kind, resource: &KINDS[ki], object, rv: self.rv };
+        let ev = WatchEvent {
+            kind,
+            resource: &KINDS[ki],
+            object,
+            rv: self.rv,
+        };
         if self.history.len() >= HISTORY {
             self.history.pop_front();
         }
@@ -122,10 +148,14 @@ impl State {
 
     fn index(&mut self, ki: usize, key: &ObjKey, obj: &Value) {
         if let Some(uid) = meta_str(obj, "uid") {
-            self.uids.insert(uid.to_string(), (ki, key.0.clone(), key.1.clone()));
+            self.uids
+                .insert(uid.to_string(), (ki, key.0.clone(), key.1.clone()));
         }
         for owner in owner_uids(obj) {
-            self.dependents.entry(owner).or_default().insert((ki, key.0.clone(), key.1.clone()));
+            self.dependents
+                .entry(owner)
+                .or_default()
+                .insert((ki, key.0.clone(), key.1.clone()));
         }
     }
 
@@ -148,7 +178,11 @@ impl State {
         self.rv += 1;
         metadata(&mut obj).insert("resourceVersion".into(), json!(self.rv.to_string()));
         let k = &KINDS[ki];
-        let key = key(k, meta_str(&obj, "namespace").unwrap_or(""), meta_str(&obj, "name").unwrap_or(""));
+        let key = key(
+            k,
+            meta_str(&obj, "namespace").unwrap_or(""),
+            meta_str(&obj, "name").unwrap_or(""),
+        );
         let arc = Arc::new(obj);
         match self.objects[ki].insert(key.clone(), arc.clone()) {
             Some(old) => self.unindex(ki, &key, &old),
@@ -197,30 +231,51 @@ impl State {
     fn maybe_remove_namespace(&mut self, ns: &str) {
         let ki = kind_index(namespace_kind());
         let key = (String::new(), ns.to_string());
-        let ready = self.objects[ki].get(&key).is_some_and(|n| is_deleting(n) && finalizers(n).is_empty());
+        let ready = self.objects[ki]
+            .get(&key)
+            .is_some_and(|n| is_deleting(n) && finalizers(n).is_empty());
         if ready && self.ns_counts.get(ns).copied().unwrap_or(0) == 0 {
             self.remove(ki, &key, None);
         }
     }
 
     fn not_found(ki: usize, key: &ObjKey) -> ApiError {
-        ApiError::NotFound { resource: KINDS[ki].resource(), name: key.1.clone() }
+        ApiError::NotFound {
+            resource: KINDS[ki].resource(),
+            name: key.1.clone(),
+        }
     }
 
     /// The delete verb on one stored object.
-    fn delete(&mut self, ki: usize, key: &ObjKey, pre: &Preconditions) -> Result<Arc<Value>, ApiError> {
+    fn delete(
+        &mut self,
+        ki: usize,
+        key: &ObjKey,
+        pre: &Preconditions,
+    ) -> Result<Arc<Value>, ApiError> {
         let k = &KINDS[ki];
-        let old = self.objects[ki].get(key).cloned().ok_or_else(|| Self::not_found(ki, key))?;
-        let conflict = |message: String| ApiError::Conflict { resource: k.resource(), name: key.1.clone(), message };
+        let old = self.objects[ki]
+            .get(key)
+            .cloned()
+            .ok_or_else(|| Self::not_found(ki, key))?;
+        let conflict = |message: String| ApiError::Conflict {
+            resource: k.resource(),
+            name: key.1.clone(),
+            message,
+        };
         if let Some(uid) = &pre.uid
             && meta_str(&old, "uid") != Some(uid.as_str())
         {
-            return Err(conflict(format!("Precondition failed: UID in precondition: {uid}")));
+            return Err(conflict(format!(
+                "Precondition failed: UID in precondition: {uid}"
+            )));
         }
         if let Some(rv) = &pre.resource_version
             && meta_str(&old, "resourceVersion") != Some(rv.as_str())
         {
-            return Err(conflict(format!("Precondition failed: ResourceVersion in precondition: {rv}")));
+            return Err(conflict(format!(
+                "Precondition failed: ResourceVersion in precondition: {rv}"
+            )));
         }
         if is_deleting(&old) {
             return Ok(old);
@@ -256,12 +311,22 @@ impl State {
     }
 
     /// The create verb.
-    fn create(&mut self, k: &'static Kind, ns: &str, mut obj: Value) -> Result<Arc<Value>, ApiError> {
+    fn create(
+        &mut self,
+        k: &'static Kind,
+        ns: &str,
+        mut obj: Value,
+    ) -> Result<Arc<Value>, ApiError> {
         let ki = kind_index(k);
         if !obj.is_object() {
-            return Err(ApiError::BadRequest("the body must be a JSON object".into()));
+            return Err(ApiError::BadRequest(
+                "the body must be a JSON object".into(),
+            ));
         }
-        for (field, want) in [("apiVersion", k.api_version()), ("kind", k.kind.to_string())] {
+        for (field, want) in [
+            ("apiVersion", k.api_version()),
+            ("kind", k.kind.to_string()),
+        ] {
             match obj.get(field).and_then(Value::as_str) {
                 Some(got) if got != want => {
                     return Err(ApiError::BadRequest(format!(
@@ -284,13 +349,22 @@ impl State {
         } else {
             m.remove("namespace");
         }
-        let mut name = m.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+        let mut name = m
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if name.is_empty() {
-            let Some(prefix) = m.get("generateName").and_then(Value::as_str).filter(|p| !p.is_empty()) else {
+            let Some(prefix) = m
+                .get("generateName")
+                .and_then(Value::as_str)
+                .filter(|p| !p.is_empty())
+            else {
                 return Err(ApiError::Invalid {
                     kind: k.kind.into(),
                     name: String::new(),
-                    message: "metadata.name: Required value: name or generateName is required".into(),
+                    message: "metadata.name: Required value: name or generateName is required"
+                        .into(),
                 });
             };
             let prefix = prefix.to_string();
@@ -303,19 +377,31 @@ impl State {
             m.insert("name".into(), json!(name));
         }
         validate_name(k, &name)?;
-        for f in ["deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion"] {
+        for f in [
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "resourceVersion",
+        ] {
             m.remove(f);
         }
         m.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
         m.insert("creationTimestamp".into(), json!(now()));
         m.insert("generation".into(), json!(1));
         if self.objects[ki].contains_key(&key(k, ns, &name)) {
-            return Err(ApiError::AlreadyExists { resource: k.resource(), name });
+            return Err(ApiError::AlreadyExists {
+                resource: k.resource(),
+                name,
+            });
         }
         if k.namespaced {
             let nsk = kind_index(namespace_kind());
             match self.objects[nsk].get(&(String::new(), ns.to_string())) {
-                None => return Err(ApiError::NotFound { resource: "namespaces".into(), name: ns.into() }),
+                None => {
+                    return Err(ApiError::NotFound {
+                        resource: "namespaces".into(),
+                        name: ns.into(),
+                    });
+                }
                 Some(n) if is_deleting(n) => {
                     return Err(ApiError::Forbidden {
                         reason: "Forbidden".into(),
@@ -345,25 +431,40 @@ impl State {
     ) -> Result<Arc<Value>, ApiError> {
         let ki = kind_index(k);
         let key = key(k, ns, name);
-        let old = self.objects[ki].get(&key).cloned().ok_or_else(|| Self::not_found(ki, &key))?;
+        let old = self.objects[ki]
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| Self::not_found(ki, &key))?;
         if !new.is_object() {
-            return Err(ApiError::BadRequest("the body must be a JSON object".into()));
+            return Err(ApiError::BadRequest(
+                "the body must be a JSON object".into(),
+            ));
         }
         if let Some(body_name) = meta_str(&new, "name").filter(|n| *n != name) {
             return Err(ApiError::BadRequest(format!(
                 "the name of the object ({body_name}) does not match the name on the URL ({name})"
             )));
         }
-        let conflict = |message: String| ApiError::Conflict { resource: k.resource(), name: name.into(), message };
+        let conflict = |message: String| ApiError::Conflict {
+            resource: k.resource(),
+            name: name.into(),
+            message,
+        };
         let old_rv = meta_str(&old, "resourceVersion").unwrap_or("");
-        if let Some(rv) = meta_str(&new, "resourceVersion").filter(|rv| !rv.is_empty() && *rv != old_rv) {
+        if let Some(rv) =
+            meta_str(&new, "resourceVersion").filter(|rv| !rv.is_empty() && *rv != old_rv)
+        {
             tracing::debug!(resource = %k.resource(), name, rv, old_rv, "stale resourceVersion");
             return Err(conflict(
                 "the object has been modified; please apply your changes to the latest version and try again".into(),
             ));
         }
-        if let Some(uid) = meta_str(&new, "uid").filter(|u| !u.is_empty() && Some(*u) != meta_str(&old, "uid")) {
-            return Err(conflict(format!("Precondition failed: UID in precondition: {uid}")));
+        if let Some(uid) =
+            meta_str(&new, "uid").filter(|u| !u.is_empty() && Some(*u) != meta_str(&old, "uid"))
+        {
+            return Err(conflict(format!(
+                "Precondition failed: UID in precondition: {uid}"
+            )));
         }
         let mut merged;
         if status_only {
@@ -402,7 +503,10 @@ impl State {
             }
             if is_deleting(&old) {
                 let before: HashSet<String> = finalizers(&old).into_iter().collect();
-                if let Some(added) = finalizers(&merged).into_iter().find(|f| !before.contains(f)) {
+                if let Some(added) = finalizers(&merged)
+                    .into_iter()
+                    .find(|f| !before.contains(f))
+                {
                     return Err(ApiError::Invalid {
                         kind: k.kind.into(),
                         name: name.into(),
@@ -413,7 +517,10 @@ impl State {
                 }
             }
             if spec_part(&old) != spec_part(&merged) {
-                let g = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
+                let g = old
+                    .pointer("/metadata/generation")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
                 metadata(&mut merged).insert("generation".into(), json!(g + 1));
             }
         }
@@ -433,7 +540,11 @@ impl State {
 fn patch_error(k: &Kind, name: &str, e: PatchError) -> ApiError {
     match e {
         PatchError::Malformed(m) => ApiError::BadRequest(m),
-        e => ApiError::Invalid { kind: k.kind.into(), name: name.into(), message: e.to_string() },
+        e => ApiError::Invalid {
+            kind: k.kind.into(),
+            name: name.into(),
+            message: e.to_string(),
+        },
     }
 }
 
@@ -448,25 +559,43 @@ impl Store {
         for mut obj in objects {
             let av = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
             let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
-            let k = kinds::by_kind(av, kind)
-                .ok_or_else(|| ApiError::BadRequest(format!("the lab serves no kind {kind:?} in {av:?}")))?;
-            let name = meta_str(&obj, "name").filter(|n| !n.is_empty()).map(String::from);
-            let name = name.ok_or_else(|| ApiError::BadRequest(format!("a seeded {kind} has no metadata.name")))?;
+            let k = kinds::by_kind(av, kind).ok_or_else(|| {
+                ApiError::BadRequest(format!("the lab serves no kind {kind:?} in {av:?}"))
+            })?;
+            let name = meta_str(&obj, "name")
+                .filter(|n| !n.is_empty())
+                .map(String::from);
+            let name = name.ok_or_else(|| {
+                ApiError::BadRequest(format!("a seeded {kind} has no metadata.name"))
+            })?;
             let m = metadata(&mut obj);
             if k.namespaced {
                 m.entry("namespace").or_insert(json!("default"));
             } else {
                 m.remove("namespace");
             }
-            m.entry("uid").or_insert_with(|| json!(uuid::Uuid::new_v4().to_string()));
+            m.entry("uid")
+                .or_insert_with(|| json!(uuid::Uuid::new_v4().to_string()));
             m.entry("creationTimestamp").or_insert_with(|| json!(now()));
             m.entry("generation").or_insert(json!(1));
             if std::ptr::eq(k, namespace_kind()) && obj.pointer("/status/phase").is_none() {
                 obj["status"]["phase"] = json!("Active");
             }
             let ki = kind_index(k);
-            let exists = st.objects[ki].contains_key(&key(k, meta_str(&obj, "namespace").unwrap_or(""), &name));
-            st.insert(ki, obj, if exists { EventType::Modified } else { EventType::Added });
+            let exists = st.objects[ki].contains_key(&key(
+                k,
+                meta_str(&obj, "namespace").unwrap_or(""),
+                &name,
+            ));
+            st.insert(
+                ki,
+                obj,
+                if exists {
+                    EventType::Modified
+                } else {
+                    EventType::Added
+                },
+            );
         }
         Ok(n)
     }
@@ -482,12 +611,24 @@ impl Store {
     }
 
     /// Replaces an object (the PUT verb).
-    pub fn update(&self, resource: &str, ns: &str, name: &str, obj: Value) -> Result<Value, ApiError> {
+    pub fn update(
+        &self,
+        resource: &str,
+        ns: &str,
+        name: &str,
+        obj: Value,
+    ) -> Result<Value, ApiError> {
         self.update_kind(resolve(resource)?, ns, name, obj, false)
     }
 
     /// Replaces an object's status (PUT on `/status`).
-    pub fn update_status(&self, resource: &str, ns: &str, name: &str, obj: Value) -> Result<Value, ApiError> {
+    pub fn update_status(
+        &self,
+        resource: &str,
+        ns: &str,
+        name: &str,
+        obj: Value,
+    ) -> Result<Value, ApiError> {
         self.update_kind(resolve(resource)?, ns, name, obj, true)
     }
 
@@ -504,7 +645,14 @@ impl Store {
     }
 
     /// Patches an object or (`status_only`) its status.
-    pub fn patch(&self, resource: &str, ns: &str, name: &str, p: &Patch, status_only: bool) -> Result<Value, ApiError> {
+    pub fn patch(
+        &self,
+        resource: &str,
+        ns: &str,
+        name: &str,
+        p: &Patch,
+        status_only: bool,
+    ) -> Result<Value, ApiError> {
         self.patch_kind(resolve(resource)?, ns, name, p, status_only)
     }
 
@@ -524,10 +672,15 @@ impl Store {
         let mut doc = st.objects[ki]
             .get(&key(k, ns, name))
             .map(|v| (**v).clone())
-            .ok_or_else(|| ApiError::NotFound { resource: k.resource(), name: name.into() })?;
+            .ok_or_else(|| ApiError::NotFound {
+                resource: k.resource(),
+                name: name.into(),
+            })?;
         match p {
             Patch::Merge(m) => patch::merge_patch(&mut doc, m),
-            Patch::Json(j) => patch::json_patch(&mut doc, j).map_err(|e| patch_error(k, name, e))?,
+            Patch::Json(j) => {
+                patch::json_patch(&mut doc, j).map_err(|e| patch_error(k, name, e))?
+            }
         }
         Ok((*st.update(k, ns, name, doc, status_only)?).clone())
     }
@@ -546,7 +699,10 @@ impl Store {
         let mut doc = st.objects[kind_index(k)]
             .get(&key(k, ns, name))
             .map(|v| (**v).clone())
-            .ok_or_else(|| ApiError::NotFound { resource: k.resource(), name: name.into() })?;
+            .ok_or_else(|| ApiError::NotFound {
+                resource: k.resource(),
+                name: name.into(),
+            })?;
         f(&mut doc);
         Ok((*st.update(k, ns, name, doc, status_only)?).clone())
     }
