@@ -7,5 +7,7 @@ pub mod multus;
 pub mod names;
 pub mod precheck;
 pub mod readings;
+pub mod reboot;
 pub mod rollout;
 pub mod settings;
+pub mod ssh;
