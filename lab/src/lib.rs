@@ -10,5 +10,6 @@
 //! * [`faults`]: fault injection and per-object call accounting, on every server.
 //! * [`Lab`] (in `lab.rs`): starts all of it and writes a kubeconfig and a clouds.yaml.
 
+pub mod controllers;
 pub mod faults;
 pub mod k8s;
