@@ -3,7 +3,7 @@
 //! One file per concern, each taking plain data (`serde_json::Value` from
 //! `steps::kube`, or small structs) and returning plain data, with unit tests
 //! on hand-built JSON: identities and `kuryr.conf` ([`identity`], [`ini`]),
-//! M0 ([`precheck`]), M4 ([`settings`], [`cidr`]), M5/M6 ([`rollout`]), M8
+//! M0 ([`precheck`], [`geneve`]), M4 ([`settings`], [`cidr`]), M5/M6 ([`rollout`]), M8
 //! ([`multus`]), M9 ([`reboot`], [`ssh`]), M10 ([`verify`]) and the ordered
 //! plan with its discovery digest ([`plan`], [`digest`]). Every exact string
 //! from the spec is in [`names`]. Nothing here performs I/O.
@@ -11,6 +11,7 @@
 pub mod cidr;
 pub mod digest;
 pub mod finding;
+pub mod geneve;
 pub mod identity;
 pub mod ini;
 pub mod multus;
