@@ -30,7 +30,9 @@ impl DbFile {
 
     /// `fdatasync`s the database file.
     pub fn sync(&self) -> Result<()> {
-        self.file.sync_data().map_err(Error::io("fdatasync the journal database file", &self.path))
+        self.file
+            .sync_data()
+            .map_err(Error::io("fdatasync the journal database file", &self.path))
     }
 }
 
@@ -40,7 +42,9 @@ impl DbFile {
 /// log never points at a blob file that is not on disk.
 pub fn sync_external_blobs(dir: &Path) -> Result<usize> {
     let blobs = dir.join("blobs");
-    let Ok(entries) = std::fs::read_dir(&blobs) else { return Ok(0) };
+    let Ok(entries) = std::fs::read_dir(&blobs) else {
+        return Ok(0);
+    };
     let mut n = 0;
     for entry in entries.flatten() {
         match File::open(entry.path()).and_then(|f| f.sync_data()) {

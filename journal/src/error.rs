@@ -61,13 +61,20 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn sled(path: &std::path::Path) -> impl FnOnce(sled::Error) -> Error + '_ {
-        move |source| Error::Sled { path: path.to_path_buf(), source }
+        move |source| Error::Sled {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 
     pub(crate) fn io<'a>(
         what: &'static str,
         path: &'a std::path::Path,
     ) -> impl FnOnce(std::io::Error) -> Error + 'a {
-        move |source| Error::Io { what, path: path.to_path_buf(), source }
+        move |source| Error::Io {
+            what,
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }

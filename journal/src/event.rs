@@ -42,7 +42,9 @@ pub struct Json(pub String);
 impl Json {
     /// Encodes a value; the value must be `Serialize`, which no secret is.
     pub fn of<T: Serialize + ?Sized>(value: &T) -> crate::Result<Self> {
-        serde_json::to_string(value).map(Json).map_err(crate::Error::Json)
+        serde_json::to_string(value)
+            .map(Json)
+            .map_err(crate::Error::Json)
     }
 
     /// Returns the JSON `null`.
@@ -202,7 +204,11 @@ pub enum Event {
         at_ms: i64,
     },
     /// An operation was found already done before any intent; nothing was sent.
-    OperationSkipped { op: OpId, reason: String, at_ms: i64 },
+    OperationSkipped {
+        op: OpId,
+        reason: String,
+        at_ms: i64,
+    },
     /// An in-doubt operation was re-observed on resume and classified.
     OperationReobserved {
         op: OpId,

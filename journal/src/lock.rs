@@ -90,8 +90,14 @@ pub enum LockError {
     )]
     OtherHost { path: PathBuf, holder: Box<Holder> },
     /// The holder named in a lock break is not the one holding it.
-    #[error("break the lock at {path}: it is held by {holder}, not by {given}; name the holder exactly")]
-    WrongHolder { path: PathBuf, holder: Box<Holder>, given: String },
+    #[error(
+        "break the lock at {path}: it is held by {holder}, not by {given}; name the holder exactly"
+    )]
+    WrongHolder {
+        path: PathBuf,
+        holder: Box<Holder>,
+        given: String,
+    },
     /// A file system call failed.
     #[error("{what} ({path})")]
     Io {
@@ -118,7 +124,11 @@ impl Drop for LockGuard {
 }
 
 fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> LockError + 'a {
-    move |source| LockError::Io { what, path: path.to_path_buf(), source }
+    move |source| LockError::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Takes the lock of `dir` for `me`; `break_lock` names a stale holder to displace.
@@ -135,18 +145,27 @@ pub fn acquire(dir: &Path, me: &Holder, break_lock: Option<&str>) -> Result<Lock
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
-            let holder = previous.unwrap_or_else(|| unknown_holder());
-            return Err(LockError::Held { path: dir.to_path_buf(), holder: Box::new(holder) });
+            let holder = previous.unwrap_or_else(unknown_holder);
+            return Err(LockError::Held {
+                path: dir.to_path_buf(),
+                holder: Box::new(holder),
+            });
         }
         Err(std::fs::TryLockError::Error(e)) => return Err(io("lock the lock file", &path)(e)),
     }
     let mut broke = None;
     if let Some(old) = previous {
         if old.host != hostname() {
-            return Err(LockError::OtherHost { path: dir.to_path_buf(), holder: Box::new(old) });
+            return Err(LockError::OtherHost {
+                path: dir.to_path_buf(),
+                holder: Box::new(old),
+            });
         }
         if old.alive_here() && old.pid != std::process::id() {
-            return Err(LockError::Held { path: dir.to_path_buf(), holder: Box::new(old) });
+            return Err(LockError::Held {
+                path: dir.to_path_buf(),
+                holder: Box::new(old),
+            });
         }
         match break_lock {
             Some(given) if given == old.id() => broke = Some(old),
@@ -157,11 +176,20 @@ pub fn acquire(dir: &Path, me: &Holder, break_lock: Option<&str>) -> Result<Lock
                     given: given.to_string(),
                 });
             }
-            None => return Err(LockError::Stale { path: dir.to_path_buf(), holder: Box::new(old) }),
+            None => {
+                return Err(LockError::Stale {
+                    path: dir.to_path_buf(),
+                    holder: Box::new(old),
+                });
+            }
         }
     }
     write_note(&note, me)?;
-    Ok(LockGuard { _file: file, note, broke })
+    Ok(LockGuard {
+        _file: file,
+        note,
+        broke,
+    })
 }
 
 /// Returns the current holder of `dir`'s lock, if a note says so.
@@ -178,10 +206,14 @@ fn write_note(note: &Path, me: &Holder) -> Result<(), LockError> {
     let tmp = note.with_extension("holder.tmp");
     let mut f = File::create(&tmp).map_err(io("write the lock holder note", &tmp))?;
     let json = serde_json::to_vec(me).expect("holder serialises");
-    f.write_all(&json).and_then(|()| f.sync_all()).map_err(io("write the lock holder note", &tmp))?;
+    f.write_all(&json)
+        .and_then(|()| f.sync_all())
+        .map_err(io("write the lock holder note", &tmp))?;
     std::fs::rename(&tmp, note).map_err(io("write the lock holder note", note))?;
     if let Some(dir) = note.parent() {
-        File::open(dir).and_then(|d| d.sync_all()).map_err(io("fsync the journal directory", dir))?;
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io("fsync the journal directory", dir))?;
     }
     Ok(())
 }
@@ -207,16 +239,20 @@ pub fn hostname() -> String {
 
 /// Returns the user running this process.
 pub fn username() -> String {
-    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| {
-        std::fs::read_to_string("/proc/self/status")
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("Uid:").map(|r| r.split_whitespace().next().unwrap_or("?").to_string()))
-            })
-            .map(|uid| format!("uid {uid}"))
-            .unwrap_or_else(|| "unknown".into())
-    })
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| {
+            std::fs::read_to_string("/proc/self/status")
+                .ok()
+                .and_then(|s| {
+                    s.lines().find_map(|l| {
+                        l.strip_prefix("Uid:")
+                            .map(|r| r.split_whitespace().next().unwrap_or("?").to_string())
+                    })
+                })
+                .map(|uid| format!("uid {uid}"))
+                .unwrap_or_else(|| "unknown".into())
+        })
 }
 
 fn start_ticks(pid: u32) -> Option<u64> {
@@ -249,7 +285,10 @@ mod tests {
         dead.pid = 999_999_999; // no such pid
         write_note(&dir.path().join("lock.holder"), &dead).unwrap();
         let me = Holder::me("test");
-        assert!(matches!(acquire(dir.path(), &me, None), Err(LockError::Stale { .. })));
+        assert!(matches!(
+            acquire(dir.path(), &me, None),
+            Err(LockError::Stale { .. })
+        ));
         assert!(matches!(
             acquire(dir.path(), &me, Some("otherhost:1")),
             Err(LockError::WrongHolder { .. })

@@ -66,7 +66,12 @@ pub fn verify_journal(journal: &Journal) -> Result<VerifyReport> {
     for kv in journal.raw_records(1) {
         let (key, value) = kv?;
         let Some(seq) = keys::seq_of(&key) else {
-            return Ok(broken(expected, "a malformed event key".into(), expected - 1, prev));
+            return Ok(broken(
+                expected,
+                "a malformed event key".into(),
+                expected - 1,
+                prev,
+            ));
         };
         if seq != expected {
             let reason = if seq > expected {
@@ -77,7 +82,12 @@ pub fn verify_journal(journal: &Journal) -> Result<VerifyReport> {
             return Ok(broken(expected, reason, expected - 1, prev));
         }
         if let Some(at) = sealed {
-            return Ok(broken(seq, format!("record after the seal at {at}"), expected - 1, prev));
+            return Ok(broken(
+                seq,
+                format!("record after the seal at {at}"),
+                expected - 1,
+                prev,
+            ));
         }
         let raw = match format::split(&value) {
             Ok(raw) => raw,
@@ -98,7 +108,12 @@ pub fn verify_journal(journal: &Journal) -> Result<VerifyReport> {
         };
         if let Event::RunSealed { head, .. } = &event {
             if *head != prev {
-                return Ok(broken(seq, "the seal names another head".into(), expected - 1, prev));
+                return Ok(broken(
+                    seq,
+                    "the seal names another head".into(),
+                    expected - 1,
+                    prev,
+                ));
             }
             sealed = Some(seq);
         }
@@ -110,5 +125,9 @@ pub fn verify_journal(journal: &Journal) -> Result<VerifyReport> {
         Some(seal) => VerifyStatus::Sealed { seal },
         None => VerifyStatus::Unsealed { last: records },
     };
-    Ok(VerifyReport { records, head: prev.to_string(), status })
+    Ok(VerifyReport {
+        records,
+        head: prev.to_string(),
+        status,
+    })
 }

@@ -85,7 +85,10 @@ fn missing_record_is_a_gap_and_missing_tail_is_unsealed() {
     db.flush().unwrap();
     drop((tree, db));
     // Losing the tail of an unsealed run is indistinguishable from a shorter run…
-    assert_eq!(verify(tmp.path()).unwrap().status, VerifyStatus::Unsealed { last: 9 });
+    assert_eq!(
+        verify(tmp.path()).unwrap().status,
+        VerifyStatus::Unsealed { last: 9 }
+    );
     let (db, tree) = raw_tree(tmp.path());
     tree.remove(event_key(3)).unwrap();
     db.flush().unwrap();
@@ -102,16 +105,27 @@ fn truncating_a_sealed_run_is_detected() {
     let j = create(tmp.path());
     j.append(intent(1)).unwrap();
     let (_, head) = j.head();
-    j.append(Event::RunSealed { head, outcome: "done".into(), at_ms: 0 }).unwrap();
+    j.append(Event::RunSealed {
+        head,
+        outcome: "done".into(),
+        at_ms: 0,
+    })
+    .unwrap();
     drop(j);
-    assert_eq!(verify(tmp.path()).unwrap().status, VerifyStatus::Sealed { seal: 3 });
+    assert_eq!(
+        verify(tmp.path()).unwrap().status,
+        VerifyStatus::Sealed { seal: 3 }
+    );
     let (db, tree) = raw_tree(tmp.path());
     tree.remove(event_key(3)).unwrap();
     db.flush().unwrap();
     drop((tree, db));
     // Without its seal the run reads as an unsealed tail: verify says so, and
     // a reader expecting a finished run knows records were lost.
-    assert_eq!(verify(tmp.path()).unwrap().status, VerifyStatus::Unsealed { last: 2 });
+    assert_eq!(
+        verify(tmp.path()).unwrap().status,
+        VerifyStatus::Unsealed { last: 2 }
+    );
 }
 
 #[test]
@@ -122,7 +136,9 @@ fn corrupt_tail_is_a_clear_error_on_open() {
     tree.insert(event_key(10), b"garbage".to_vec()).unwrap();
     db.flush().unwrap();
     drop((tree, db));
-    let err = Journal::open(tmp.path(), &target("c1"), &OpenOptions::default()).err().unwrap();
+    let err = Journal::open(tmp.path(), &target("c1"), &OpenOptions::default())
+        .err()
+        .unwrap();
     let msg = err.to_string();
     assert!(msg.contains("record 10"), "{msg}");
 }

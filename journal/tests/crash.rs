@@ -34,7 +34,13 @@ fn run_and_kill(dir: &std::path::Path, mode: &str, delay: Duration) -> u64 {
         let mut max = 0u64;
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            let last = line.trim_start_matches("durable ").rsplit('-').next().unwrap().parse::<u64>().unwrap();
+            let last = line
+                .trim_start_matches("durable ")
+                .rsplit('-')
+                .next()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap();
             max = max.max(last);
             let _ = tx.send(max);
         }
@@ -49,8 +55,10 @@ fn run_and_kill(dir: &std::path::Path, mode: &str, delay: Duration) -> u64 {
 }
 
 fn check(dir: &std::path::Path, promised: u64) -> u64 {
-    let mut opts = OpenOptions::default();
-    opts.break_lock = journal::lock::holder(dir).map(|h| h.id());
+    let opts = OpenOptions {
+        break_lock: journal::lock::holder(dir).map(|h| h.id()),
+        ..Default::default()
+    };
     let mut target = common::target("torture");
     target.openstack_project = "torture".into();
     let j = Journal::open(dir, &target, &opts).unwrap();
@@ -58,7 +66,10 @@ fn check(dir: &std::path::Path, promised: u64) -> u64 {
     let VerifyStatus::Unsealed { last } = report.status else {
         panic!("chain broken after kill -9: {report:?}");
     };
-    assert!(last >= promised, "reported durable up to {promised}, journal has {last}");
+    assert!(
+        last >= promised,
+        "reported durable up to {promised}, journal has {last}"
+    );
     assert_eq!(j.head().0, last);
     // Contiguous, and every record from 2 on is the intent the child wrote.
     for r in j.iter(2) {
@@ -82,7 +93,10 @@ fn torture(mode: &str, rounds: usize, seed: u64) {
         let delay = Duration::from_millis(rng.random_range(0..60));
         let promised = run_and_kill(&dir, mode, delay);
         let now = check(&dir, promised);
-        assert!(now >= last, "round {round}: journal shrank from {last} to {now}");
+        assert!(
+            now >= last,
+            "round {round}: journal shrank from {last} to {now}"
+        );
         last = now;
     }
     eprintln!("{mode}: {rounds} kills, {last} records at the end");

@@ -25,7 +25,11 @@ fn v1_events() -> Vec<v1::Event> {
             target: fixture_target(),
             at_ms: 1_700_000_000_000,
         },
-        v1::Event::ObservationRecorded { key: "network".into(), body: Json("{\"networkType\":\"Kuryr\"}".into()), at_ms: 1_700_000_000_100 },
+        v1::Event::ObservationRecorded {
+            key: "network".into(),
+            body: Json("{\"networkType\":\"Kuryr\"}".into()),
+            at_ms: 1_700_000_000_100,
+        },
         v1::Event::OperationIntended {
             op: OpId("M3/set-migration".into()),
             step: "M3".into(),
@@ -35,7 +39,11 @@ fn v1_events() -> Vec<v1::Event> {
             params: Json("{\"spec\":{\"migration\":{\"networkType\":\"OVNKubernetes\"}}}".into()),
             at_ms: 1_700_000_000_200,
         },
-        v1::Event::OperationSucceeded { op: OpId("M3/set-migration".into()), observed: Json::null(), at_ms: 1_700_000_000_300 },
+        v1::Event::OperationSucceeded {
+            op: OpId("M3/set-migration".into()),
+            observed: Json::null(),
+            at_ms: 1_700_000_000_300,
+        },
         v1::Event::OperationIntended {
             op: OpId("C6/lb-1".into()),
             step: "C6".into(),
@@ -45,10 +53,23 @@ fn v1_events() -> Vec<v1::Event> {
             params: Json::null(),
             at_ms: 1_700_000_000_400,
         },
-        v1::Event::OperationFailed { op: OpId("C6/lb-1".into()), error: "409 PENDING_UPDATE".into(), at_ms: 1_700_000_000_500 },
-        v1::Event::RunPaused { reason: "interrupted".into(), at_ms: 1_700_000_000_600 },
-        v1::Event::RunResumed { at_ms: 1_700_000_000_700 },
-        v1::Event::SnapshotRecorded { label: "kuryr".into(), blobs: vec![], at_ms: 1_700_000_000_800 },
+        v1::Event::OperationFailed {
+            op: OpId("C6/lb-1".into()),
+            error: "409 PENDING_UPDATE".into(),
+            at_ms: 1_700_000_000_500,
+        },
+        v1::Event::RunPaused {
+            reason: "interrupted".into(),
+            at_ms: 1_700_000_000_600,
+        },
+        v1::Event::RunResumed {
+            at_ms: 1_700_000_000_700,
+        },
+        v1::Event::SnapshotRecorded {
+            label: "kuryr".into(),
+            blobs: vec![],
+            at_ms: 1_700_000_000_800,
+        },
     ]
 }
 
@@ -69,7 +90,11 @@ fn write_fixture() {
         records.push(rec);
         prev = hash;
     }
-    let seal = format::encode_v1(&v1::Event::RunSealed { head: prev, at_ms: 1_700_000_000_900 }).unwrap();
+    let seal = format::encode_v1(&v1::Event::RunSealed {
+        head: prev,
+        at_ms: 1_700_000_000_900,
+    })
+    .unwrap();
     records.push(format::seal_payload(1, &seal, n as u64 + 1, &prev).0);
     for (i, rec) in records.iter().enumerate() {
         out.push_str(&format!("{} {}\n", i + 1, hex_encode(rec)));
@@ -82,7 +107,10 @@ fn hex_encode(b: &[u8]) -> String {
 }
 
 fn hex_decode(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 fn read_fixture() -> (String, Target, Vec<(u64, Vec<u8>)>) {
@@ -109,7 +137,11 @@ fn v1_records_decode_upcast_and_link() {
     for (seq, rec) in &records {
         let (version, event, hash) = format::decode(rec).unwrap();
         assert_eq!(version, 1, "record {seq}");
-        assert_eq!(hash, journal::chain::link(*seq, &prev, &rec[..rec.len() - 32]), "link {seq}");
+        assert_eq!(
+            hash,
+            journal::chain::link(*seq, &prev, &rec[..rec.len() - 32]),
+            "link {seq}"
+        );
         prev = hash;
         events.push(event);
     }
@@ -120,8 +152,18 @@ fn v1_records_decode_upcast_and_link() {
         }
         e => panic!("unexpected {e:?}"),
     }
-    assert!(matches!(&events[5], Event::OperationFailed { retryable: false, http_status: None, .. }));
-    assert!(matches!(&events[1], Event::ObservationRecorded { blob: None, .. }));
+    assert!(matches!(
+        &events[5],
+        Event::OperationFailed {
+            retryable: false,
+            http_status: None,
+            ..
+        }
+    ));
+    assert!(matches!(
+        &events[1],
+        Event::ObservationRecorded { blob: None, .. }
+    ));
     assert!(matches!(&events[9], Event::RunSealed { .. }));
 }
 
@@ -132,14 +174,18 @@ fn a_v1_journal_opens_and_verifies() {
     // Lay the old records into a journal directory the way version 1 stored them.
     {
         let (db, tree) = common::raw_tree(tmp.path());
-        tree.insert(b"mtarget", serde_json::to_vec(&target).unwrap()).unwrap();
+        tree.insert(b"mtarget", serde_json::to_vec(&target).unwrap())
+            .unwrap();
         tree.insert(b"mrun", run_id.as_bytes()).unwrap();
         for (seq, rec) in &records {
             tree.insert(common::event_key(*seq), rec.clone()).unwrap();
         }
         db.flush().unwrap();
     }
-    assert_eq!(verify(tmp.path()).unwrap().status, VerifyStatus::Sealed { seal: 10 });
+    assert_eq!(
+        verify(tmp.path()).unwrap().status,
+        VerifyStatus::Sealed { seal: 10 }
+    );
     let j = Journal::open(tmp.path(), &target, &OpenOptions::default()).unwrap();
     assert_eq!(j.sealed(), Some(10));
     let kinds: Vec<&str> = j.iter(1).map(|r| r.unwrap().event.name()).collect();

@@ -5,16 +5,17 @@ mod common;
 
 use journal::chain::ChainHash;
 use journal::format::{decode, encode};
-use journal::{
-    BlobHash, BlobRef, Event, Json, OpId, ReobservedVerdict, Target, WaitOutcome,
-};
+use journal::{BlobHash, BlobRef, Event, Json, OpId, ReobservedVerdict, Target, WaitOutcome};
 use proptest::prelude::*;
 
 fn s() -> impl Strategy<Value = String> {
     "[a-zA-Z0-9 /._:-]{0,24}"
 }
 fn json() -> impl Strategy<Value = Json> {
-    prop_oneof![Just(Json::null()), s().prop_map(|x| Json(format!("{{\"k\":{x:?}}}")))]
+    prop_oneof![
+        Just(Json::null()),
+        s().prop_map(|x| Json(format!("{{\"k\":{x:?}}}")))
+    ]
 }
 fn hash32() -> impl Strategy<Value = [u8; 32]> {
     any::<[u8; 32]>()
@@ -37,54 +38,183 @@ fn event() -> impl Strategy<Value = Event> {
     prop_oneof![
         (s(), s(), s(), target(), s(), s(), any::<u32>(), t).prop_map(
             |(run_id, workflow, tool_version, target, host, user, pid, at_ms)| Event::RunStarted {
-                run_id, workflow, tool_version, target, host, user, pid, at_ms
+                run_id,
+                workflow,
+                tool_version,
+                target,
+                host,
+                user,
+                pid,
+                at_ms
             }
         ),
-        (s(), s(), hash32(), any::<u32>(), t).prop_map(|(p, d, h, count, at_ms)| Event::PlanRecorded {
-            plan_digest: p, discovery_digest: d, operations: BlobHash(h), count, at_ms
+        (s(), s(), hash32(), any::<u32>(), t).prop_map(|(p, d, h, count, at_ms)| {
+            Event::PlanRecorded {
+                plan_digest: p,
+                discovery_digest: d,
+                operations: BlobHash(h),
+                count,
+                at_ms,
+            }
         }),
         (s(), json(), proptest::option::of(hash32()), t).prop_map(|(key, body, b, at_ms)| {
-            Event::ObservationRecorded { key, body, blob: b.map(BlobHash), at_ms }
+            Event::ObservationRecorded {
+                key,
+                body,
+                blob: b.map(BlobHash),
+                at_ms,
+            }
         }),
-        (s(), proptest::collection::vec((s(), s(), hash32()), 0..4), t).prop_map(|(label, b, at_ms)| {
-            let blobs = b.into_iter().map(|(kind, name, h)| BlobRef { kind, name, hash: BlobHash(h) }).collect();
-            Event::SnapshotRecorded { label, blobs, at_ms }
-        }),
+        (
+            s(),
+            proptest::collection::vec((s(), s(), hash32()), 0..4),
+            t
+        )
+            .prop_map(|(label, b, at_ms)| {
+                let blobs = b
+                    .into_iter()
+                    .map(|(kind, name, h)| BlobRef {
+                        kind,
+                        name,
+                        hash: BlobHash(h),
+                    })
+                    .collect();
+                Event::SnapshotRecorded {
+                    label,
+                    blobs,
+                    at_ms,
+                }
+            }),
         (op(), s(), s(), s(), s(), any::<u32>(), json(), t).prop_map(
-            |(op, step, action, target, idempotency_key, attempt, params, at_ms)| Event::OperationIntended {
-                op, step, action, target, idempotency_key, attempt, params, at_ms
+            |(op, step, action, target, idempotency_key, attempt, params, at_ms)| {
+                Event::OperationIntended {
+                    op,
+                    step,
+                    action,
+                    target,
+                    idempotency_key,
+                    attempt,
+                    params,
+                    at_ms,
+                }
             }
         ),
-        (op(), any::<u32>(), any::<Option<u16>>(), json(), any::<u64>(), t).prop_map(
-            |(op, attempt, http_status, observed, duration_ms, at_ms)| Event::OperationSucceeded {
-                op, attempt, http_status, observed, duration_ms, at_ms
-            }
-        ),
-        (op(), any::<u32>(), any::<Option<u16>>(), s(), any::<bool>(), any::<u64>(), t).prop_map(
-            |(op, attempt, http_status, error, retryable, duration_ms, at_ms)| Event::OperationFailed {
-                op, attempt, http_status, error, retryable, duration_ms, at_ms
-            }
-        ),
-        (op(), s(), t).prop_map(|(op, reason, at_ms)| Event::OperationSkipped { op, reason, at_ms }),
-        (op(), prop_oneof![Just(ReobservedVerdict::Done), Just(ReobservedVerdict::NotDone), Just(ReobservedVerdict::Ambiguous)], json(), t)
-            .prop_map(|(op, verdict, observed, at_ms)| Event::OperationReobserved { op, verdict, observed, at_ms }),
-        (s(), s(), t).prop_map(|(wait, step, at_ms)| Event::WaitStarted { wait, step, at_ms }),
-        (s(), s(), json(), t).prop_map(|(wait, condition, detail, at_ms)| Event::ConditionObserved {
-            wait, condition, detail, at_ms
+        (
+            op(),
+            any::<u32>(),
+            any::<Option<u16>>(),
+            json(),
+            any::<u64>(),
+            t
+        )
+            .prop_map(|(op, attempt, http_status, observed, duration_ms, at_ms)| {
+                Event::OperationSucceeded {
+                    op,
+                    attempt,
+                    http_status,
+                    observed,
+                    duration_ms,
+                    at_ms,
+                }
+            }),
+        (
+            op(),
+            any::<u32>(),
+            any::<Option<u16>>(),
+            s(),
+            any::<bool>(),
+            any::<u64>(),
+            t
+        )
+            .prop_map(
+                |(op, attempt, http_status, error, retryable, duration_ms, at_ms)| {
+                    Event::OperationFailed {
+                        op,
+                        attempt,
+                        http_status,
+                        error,
+                        retryable,
+                        duration_ms,
+                        at_ms,
+                    }
+                }
+            ),
+        (op(), s(), t).prop_map(|(op, reason, at_ms)| Event::OperationSkipped {
+            op,
+            reason,
+            at_ms
         }),
-        (s(), prop_oneof![Just(WaitOutcome::Met), Just(WaitOutcome::TimedOut), Just(WaitOutcome::Interrupted), Just(WaitOutcome::Failed)], t)
-            .prop_map(|(wait, outcome, at_ms)| Event::WaitFinished { wait, outcome, at_ms }),
+        (
+            op(),
+            prop_oneof![
+                Just(ReobservedVerdict::Done),
+                Just(ReobservedVerdict::NotDone),
+                Just(ReobservedVerdict::Ambiguous)
+            ],
+            json(),
+            t
+        )
+            .prop_map(
+                |(op, verdict, observed, at_ms)| Event::OperationReobserved {
+                    op,
+                    verdict,
+                    observed,
+                    at_ms
+                }
+            ),
+        (s(), s(), t).prop_map(|(wait, step, at_ms)| Event::WaitStarted { wait, step, at_ms }),
+        (s(), s(), json(), t).prop_map(|(wait, condition, detail, at_ms)| {
+            Event::ConditionObserved {
+                wait,
+                condition,
+                detail,
+                at_ms,
+            }
+        }),
+        (
+            s(),
+            prop_oneof![
+                Just(WaitOutcome::Met),
+                Just(WaitOutcome::TimedOut),
+                Just(WaitOutcome::Interrupted),
+                Just(WaitOutcome::Failed)
+            ],
+            t
+        )
+            .prop_map(|(wait, outcome, at_ms)| Event::WaitFinished {
+                wait,
+                outcome,
+                at_ms
+            }),
         (s(), s(), s(), t).prop_map(|(decision, detail, by, at_ms)| Event::DecisionRecorded {
-            decision, detail, by, at_ms
+            decision,
+            detail,
+            by,
+            at_ms
         }),
         (s(), t).prop_map(|(reason, at_ms)| Event::RunPaused { reason, at_ms }),
-        (s(), s(), any::<u32>(), s(), t).prop_map(|(host, user, pid, tool_version, at_ms)| Event::RunResumed {
-            host, user, pid, tool_version, at_ms
+        (s(), s(), any::<u32>(), s(), t).prop_map(|(host, user, pid, tool_version, at_ms)| {
+            Event::RunResumed {
+                host,
+                user,
+                pid,
+                tool_version,
+                at_ms,
+            }
         }),
-        (any::<u32>(), s(), hash32(), t).prop_map(|(epoch, reset_to, h, at_ms)| Event::EpochStarted {
-            epoch, reset_to, previous_head: ChainHash(h), at_ms
+        (any::<u32>(), s(), hash32(), t).prop_map(|(epoch, reset_to, h, at_ms)| {
+            Event::EpochStarted {
+                epoch,
+                reset_to,
+                previous_head: ChainHash(h),
+                at_ms,
+            }
         }),
-        (hash32(), s(), t).prop_map(|(h, outcome, at_ms)| Event::RunSealed { head: ChainHash(h), outcome, at_ms }),
+        (hash32(), s(), t).prop_map(|(h, outcome, at_ms)| Event::RunSealed {
+            head: ChainHash(h),
+            outcome,
+            at_ms
+        }),
     ]
 }
 

@@ -14,7 +14,10 @@ fn appends_are_contiguous_and_survive_reopen() {
     let j = create(&dir);
     assert_eq!(j.head().0, 1, "RunStarted is record 1");
     assert_eq!(j.append(intent(1)).unwrap(), 2);
-    assert_eq!(j.append_group(&[success(1), intent(2), intent(3)]).unwrap(), 3..=5);
+    assert_eq!(
+        j.append_group(&[success(1), intent(2), intent(3)]).unwrap(),
+        3..=5
+    );
     assert_eq!(j.append_buffered(success(3)).unwrap(), 6);
     j.sync().unwrap();
     let head = j.head();
@@ -24,7 +27,10 @@ fn appends_are_contiguous_and_survive_reopen() {
     let seqs: Vec<u64> = j.iter(1).map(|r| r.unwrap().seq).collect();
     assert_eq!(seqs, (1..=6).collect::<Vec<_>>());
     assert_eq!(j.append(intent(4)).unwrap(), 7);
-    assert!(matches!(j.read(1).unwrap().unwrap().event, Event::RunStarted { .. }));
+    assert!(matches!(
+        j.read(1).unwrap().unwrap().event,
+        Event::RunStarted { .. }
+    ));
 }
 
 #[test]
@@ -43,7 +49,12 @@ fn index_finds_operations_in_doubt() {
         at_ms: 1,
     })
     .unwrap();
-    let doubt: Vec<String> = j.in_doubt().unwrap().into_iter().map(|(op, _)| op.0).collect();
+    let doubt: Vec<String> = j
+        .in_doubt()
+        .unwrap()
+        .into_iter()
+        .map(|(op, _)| op.0)
+        .collect();
     assert_eq!(doubt, vec!["op-1"]);
     let s2 = j.op_state(&OpId("op-2".into())).unwrap().unwrap();
     assert!(s2.done && !s2.in_doubt() && s2.attempts == 1);
@@ -64,7 +75,13 @@ fn seal_ends_the_run() {
     let j = create(tmp.path());
     j.append(intent(1)).unwrap();
     let (_, head) = j.head();
-    let seal = j.append(Event::RunSealed { head, outcome: "done".into(), at_ms: 1 }).unwrap();
+    let seal = j
+        .append(Event::RunSealed {
+            head,
+            outcome: "done".into(),
+            at_ms: 1,
+        })
+        .unwrap();
     assert_eq!(j.sealed(), Some(seal));
     assert!(matches!(j.append(intent(2)), Err(Error::Sealed(s)) if s == seal));
     let report = verify_journal(&j).unwrap();
@@ -77,7 +94,10 @@ fn unsealed_journal_verifies_as_unsealed() {
     let tmp = tempfile::tempdir().unwrap();
     let j = create(tmp.path());
     j.append(intent(1)).unwrap();
-    assert_eq!(verify_journal(&j).unwrap().status, VerifyStatus::Unsealed { last: 2 });
+    assert_eq!(
+        verify_journal(&j).unwrap().status,
+        VerifyStatus::Unsealed { last: 2 }
+    );
 }
 
 #[test]
@@ -118,10 +138,17 @@ fn second_writer_is_refused_naming_the_holder() {
         Err(Error::Locked(LockError::Held { holder, .. })) => {
             assert_eq!(holder.pid, std::process::id());
             assert_eq!(holder.tool_version, env!("CARGO_PKG_VERSION"));
-            let msg = Error::Locked(LockError::Held { path: tmp.path().into(), holder }).to_string();
+            let msg = Error::Locked(LockError::Held {
+                path: tmp.path().into(),
+                holder,
+            })
+            .to_string();
             assert!(msg.contains("in use by pid"), "{msg}");
         }
-        other => panic!("expected the lock to be refused, got {:?}", other.map(|_| ())),
+        other => panic!(
+            "expected the lock to be refused, got {:?}",
+            other.map(|_| ())
+        ),
     }
 }
 
@@ -129,10 +156,15 @@ fn second_writer_is_refused_naming_the_holder() {
 fn journal_of_another_target_is_refused_naming_both() {
     let tmp = tempfile::tempdir().unwrap();
     drop(create(tmp.path()));
-    let err = Journal::open(tmp.path(), &target("c2"), &OpenOptions::default()).err().unwrap();
+    let err = Journal::open(tmp.path(), &target("c2"), &OpenOptions::default())
+        .err()
+        .unwrap();
     let msg = err.to_string();
     assert!(matches!(err, Error::TargetMismatch { .. }));
-    assert!(msg.contains("cluster c1") && msg.contains("cluster c2"), "{msg}");
+    assert!(
+        msg.contains("cluster c1") && msg.contains("cluster c2"),
+        "{msg}"
+    );
     // The refused open changed nothing.
     let j = Journal::open(tmp.path(), &target("c1"), &OpenOptions::default()).unwrap();
     assert_eq!(j.head().0, 1);
@@ -141,7 +173,13 @@ fn journal_of_another_target_is_refused_naming_both() {
 #[test]
 fn missing_journal_and_double_create_are_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
-    let e = Journal::open(&tmp.path().join("none"), &target("c1"), &OpenOptions::default()).err().unwrap();
+    let e = Journal::open(
+        &tmp.path().join("none"),
+        &target("c1"),
+        &OpenOptions::default(),
+    )
+    .err()
+    .unwrap();
     assert!(matches!(e, Error::NotAJournal(_)));
     drop(create(tmp.path()));
     let run = journal::RunInfo {
@@ -165,4 +203,30 @@ fn files_are_private() {
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&dir), 0o700);
     assert_eq!(mode(&dir.join("db")), 0o600);
+}
+
+#[test]
+fn checkpoint_keeps_everything_and_readers_page_across_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let j = create(tmp.path());
+    for n in 0..3000 {
+        j.append_buffered(intent(n)).unwrap();
+    }
+    j.sync().unwrap();
+    let mut it = j.iter(1);
+    let first: Vec<u64> = it.by_ref().take(1500).map(|r| r.unwrap().seq).collect();
+    j.checkpoint().unwrap();
+    j.append(success(1)).unwrap();
+    let rest: Vec<u64> = it.map(|r| r.unwrap().seq).collect();
+    assert_eq!(
+        first.len() + rest.len(),
+        3002,
+        "every record read once, across the checkpoint"
+    );
+    assert_eq!(*rest.last().unwrap(), 3002);
+    assert_eq!(j.in_doubt().unwrap().len(), 2999);
+    assert_eq!(
+        verify_journal(&j).unwrap().status,
+        VerifyStatus::Unsealed { last: 3002 }
+    );
 }

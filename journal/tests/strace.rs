@@ -26,18 +26,26 @@ fn parse(trace: &str) -> Vec<Call> {
             pending.insert(pid.to_string(), head.to_string());
             continue;
         } else if rest.starts_with("<... ") {
-            let Some(head) = pending.remove(pid) else { continue };
+            let Some(head) = pending.remove(pid) else {
+                continue;
+            };
             let tail = rest.split_once("resumed>").map(|(_, t)| t).unwrap_or("");
             format!("{head}{tail}")
         } else {
             rest.to_string()
         };
-        let Some((name, args)) = full.split_once('(') else { continue };
+        let Some((name, args)) = full.split_once('(') else {
+            continue;
+        };
         if name.starts_with('+') || name.starts_with('-') {
             continue; // signals and exit notes
         }
         let arg0 = args.split([',', ')']).next().unwrap_or("").to_string();
-        calls.push(Call { name: name.to_string(), arg0, line: full.clone() });
+        calls.push(Call {
+            name: name.to_string(),
+            arg0,
+            line: full.clone(),
+        });
     }
     calls
 }
@@ -45,7 +53,15 @@ fn parse(trace: &str) -> Vec<Call> {
 fn trace(dir: &Path, mode: &str, count: u32) -> Vec<Call> {
     let out = dir.join(format!("trace-{mode}.txt"));
     let status = Command::new("strace")
-        .args(["-f", "-y", "-s", "64", "-e", "trace=fdatasync,fsync,write,pwrite64,sync_file_range", "-o"])
+        .args([
+            "-f",
+            "-y",
+            "-s",
+            "64",
+            "-e",
+            "trace=fdatasync,fsync,write,pwrite64,sync_file_range",
+            "-o",
+        ])
         .arg(&out)
         .arg(CHILD)
         .arg(dir.join("j"))
@@ -80,8 +96,16 @@ fn check(calls: &[Call]) -> (usize, usize) {
                 }
             }
             "write" if c.arg0.starts_with("1<") && c.line.contains("\"durable ") => {
-                assert!(wrote_db, "reported durable before sled wrote anything: {}", c.line);
-                assert!(synced_after_write, "reported durable without an fdatasync of db after sled's write: {}", c.line);
+                assert!(
+                    wrote_db,
+                    "reported durable before sled wrote anything: {}",
+                    c.line
+                );
+                assert!(
+                    synced_after_write,
+                    "reported durable without an fdatasync of db after sled's write: {}",
+                    c.line
+                );
                 reports += 1;
                 wrote_db = false;
                 synced_after_write = false;
@@ -101,7 +125,9 @@ fn every_durable_append_fdatasyncs_the_db_file_before_reporting() {
     assert!(syncs >= 50, "{syncs} fdatasyncs for 50 durable appends");
     // Creating the journal fsynced its directory (and the parent it was made in).
     let dir = tmp.path().join("j");
-    let dir_synced = calls.iter().any(|c| c.name == "fsync" && c.arg0.ends_with(&format!("{}>", dir.display())));
+    let dir_synced = calls
+        .iter()
+        .any(|c| c.name == "fsync" && c.arg0.ends_with(&format!("{}>", dir.display())));
     assert!(dir_synced, "no fsync of the new journal directory");
 }
 
@@ -112,5 +138,8 @@ fn every_group_commit_fdatasyncs_once_before_reporting() {
     let (reports, syncs) = check(&calls);
     assert_eq!(reports, 20, "one report per group of 64");
     // One fdatasync per group, plus the few of creating the journal.
-    assert!((20..=24).contains(&syncs), "{syncs} fdatasyncs for 20 group commits");
+    assert!(
+        (20..=24).contains(&syncs),
+        "{syncs} fdatasyncs for 20 group commits"
+    );
 }

@@ -37,11 +37,16 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let dir = Path::new(&args[1]);
     let group = args.get(2).map(String::as_str) == Some("group");
-    let count: Option<u64> = args.iter().position(|a| a == "--count").map(|i| args[i + 1].parse().unwrap());
+    let count: Option<u64> = args
+        .iter()
+        .position(|a| a == "--count")
+        .map(|i| args[i + 1].parse().unwrap());
     let mut opts = OpenOptions::default();
     let journal = if dir.join("db").exists() {
         // A killed predecessor leaves its lock note behind: it is stale, name it.
-        opts.break_lock = journal::lock::holder(dir).filter(|h| !h.alive_here()).map(|h| h.id());
+        opts.break_lock = journal::lock::holder(dir)
+            .filter(|h| !h.alive_here())
+            .map(|h| h.id());
         Journal::open(dir, &target(), &opts).expect("open")
     } else {
         let run = RunInfo {

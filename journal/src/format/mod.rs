@@ -45,7 +45,12 @@ pub fn encode(event: &Event, seq: u64, prev: &ChainHash) -> crate::Result<(Vec<u
 }
 
 /// Wraps an already encoded payload of `version` as record `seq` after `prev`.
-pub fn seal_payload(version: u16, payload: &[u8], seq: u64, prev: &ChainHash) -> (Vec<u8>, ChainHash) {
+pub fn seal_payload(
+    version: u16,
+    payload: &[u8],
+    seq: u64,
+    prev: &ChainHash,
+) -> (Vec<u8>, ChainHash) {
     let mut rec = Vec::with_capacity(HEADER_LEN + payload.len() + HASH_LEN);
     rec.extend_from_slice(MAGIC);
     rec.extend_from_slice(&version.to_be_bytes());
@@ -72,7 +77,10 @@ pub struct RawRecord<'a> {
 /// Splits a record, checking magic and lengths; the error says what is wrong.
 pub fn split(rec: &[u8]) -> Result<RawRecord<'_>, String> {
     if rec.len() < HEADER_LEN + HASH_LEN {
-        return Err(format!("record is {} bytes, shorter than an empty envelope", rec.len()));
+        return Err(format!(
+            "record is {} bytes, shorter than an empty envelope",
+            rec.len()
+        ));
     }
     if &rec[..4] != MAGIC {
         return Err(format!("bad magic {:02x?}", &rec[..4]));
@@ -89,7 +97,12 @@ pub fn split(rec: &[u8]) -> Result<RawRecord<'_>, String> {
     let stored = &rec[..HEADER_LEN + len];
     let mut hash = [0u8; 32];
     hash.copy_from_slice(&rec[HEADER_LEN + len..]);
-    Ok(RawRecord { version, stored, payload: &rec[HEADER_LEN..HEADER_LEN + len], hash: ChainHash(hash) })
+    Ok(RawRecord {
+        version,
+        stored,
+        payload: &rec[HEADER_LEN..HEADER_LEN + len],
+        hash: ChainHash(hash),
+    })
 }
 
 /// Decodes a payload of any known version into the current [`Event`].
@@ -97,7 +110,9 @@ pub fn decode_payload(version: u16, payload: &[u8]) -> Result<Event, String> {
     match version {
         1 => decode_exact::<v1::Event>(payload).map(v1::upcast),
         2 => decode_exact::<Event>(payload),
-        v => Err(format!("unknown format version {v} (written by a newer ovn-migrate?)")),
+        v => Err(format!(
+            "unknown format version {v} (written by a newer ovn-migrate?)"
+        )),
     }
 }
 
@@ -112,7 +127,10 @@ fn decode_exact<T: serde::de::DeserializeOwned>(payload: &[u8]) -> Result<T, Str
     let (value, used) = bincode::serde::decode_from_slice::<T, _>(payload, bincode_config())
         .map_err(|e| format!("payload does not decode: {e}"))?;
     if used != payload.len() {
-        return Err(format!("payload has {} trailing bytes", payload.len() - used));
+        return Err(format!(
+            "payload has {} trailing bytes",
+            payload.len() - used
+        ));
     }
     Ok(value)
 }
@@ -130,7 +148,11 @@ mod tests {
     fn split_rejects_bad_envelopes() {
         let (rec, _) = seal_payload(2, b"xyz", 1, &ChainHash([0; 32]));
         assert!(split(&rec).is_ok());
-        assert!(split(&rec[..rec.len() - 1]).unwrap_err().contains("truncated"));
+        assert!(
+            split(&rec[..rec.len() - 1])
+                .unwrap_err()
+                .contains("truncated")
+        );
         let mut bad = rec.clone();
         bad[0] = b'X';
         assert!(split(&bad).unwrap_err().contains("magic"));
@@ -141,11 +163,22 @@ mod tests {
 
     #[test]
     fn trailing_payload_bytes_are_refused() {
-        let ev = Event::RunPaused { reason: "x".into(), at_ms: 1 };
+        let ev = Event::RunPaused {
+            reason: "x".into(),
+            at_ms: 1,
+        };
         let mut payload = bincode::serde::encode_to_vec(&ev, bincode_config()).unwrap();
         assert_eq!(decode_payload(2, &payload).unwrap(), ev);
         payload.push(0);
-        assert!(decode_payload(2, &payload).unwrap_err().contains("trailing"));
-        assert!(decode_payload(9, &payload).unwrap_err().contains("unknown format version"));
+        assert!(
+            decode_payload(2, &payload)
+                .unwrap_err()
+                .contains("trailing")
+        );
+        assert!(
+            decode_payload(9, &payload)
+                .unwrap_err()
+                .contains("unknown format version")
+        );
     }
 }

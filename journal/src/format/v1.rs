@@ -22,7 +22,11 @@ pub enum Event {
     /// Inputs of a decision were observed.
     ObservationRecorded { key: String, body: Json, at_ms: i64 },
     /// Discovered objects were stored in the blob store.
-    SnapshotRecorded { label: String, blobs: Vec<BlobRef>, at_ms: i64 },
+    SnapshotRecorded {
+        label: String,
+        blobs: Vec<BlobRef>,
+        at_ms: i64,
+    },
     /// An operation was about to act.
     OperationIntended {
         op: OpId,
@@ -34,7 +38,11 @@ pub enum Event {
         at_ms: i64,
     },
     /// An operation succeeded.
-    OperationSucceeded { op: OpId, observed: Json, at_ms: i64 },
+    OperationSucceeded {
+        op: OpId,
+        observed: Json,
+        at_ms: i64,
+    },
     /// An operation failed.
     OperationFailed { op: OpId, error: String, at_ms: i64 },
     /// The run paused.
@@ -49,7 +57,13 @@ pub enum Event {
 pub fn upcast(old: Event) -> crate::Event {
     use crate::Event as E;
     match old {
-        Event::RunStarted { run_id, workflow, tool_version, target, at_ms } => E::RunStarted {
+        Event::RunStarted {
+            run_id,
+            workflow,
+            tool_version,
+            target,
+            at_ms,
+        } => E::RunStarted {
             run_id,
             workflow,
             tool_version,
@@ -59,14 +73,44 @@ pub fn upcast(old: Event) -> crate::Event {
             pid: 0,
             at_ms,
         },
-        Event::ObservationRecorded { key, body, at_ms } => {
-            E::ObservationRecorded { key, body, blob: None, at_ms }
-        }
-        Event::SnapshotRecorded { label, blobs, at_ms } => E::SnapshotRecorded { label, blobs, at_ms },
-        Event::OperationIntended { op, step, action, target, idempotency_key, params, at_ms } => {
-            E::OperationIntended { op, step, action, target, idempotency_key, attempt: 1, params, at_ms }
-        }
-        Event::OperationSucceeded { op, observed, at_ms } => E::OperationSucceeded {
+        Event::ObservationRecorded { key, body, at_ms } => E::ObservationRecorded {
+            key,
+            body,
+            blob: None,
+            at_ms,
+        },
+        Event::SnapshotRecorded {
+            label,
+            blobs,
+            at_ms,
+        } => E::SnapshotRecorded {
+            label,
+            blobs,
+            at_ms,
+        },
+        Event::OperationIntended {
+            op,
+            step,
+            action,
+            target,
+            idempotency_key,
+            params,
+            at_ms,
+        } => E::OperationIntended {
+            op,
+            step,
+            action,
+            target,
+            idempotency_key,
+            attempt: 1,
+            params,
+            at_ms,
+        },
+        Event::OperationSucceeded {
+            op,
+            observed,
+            at_ms,
+        } => E::OperationSucceeded {
             op,
             attempt: 1,
             http_status: None,
@@ -91,6 +135,10 @@ pub fn upcast(old: Event) -> crate::Event {
             tool_version: String::new(),
             at_ms,
         },
-        Event::RunSealed { head, at_ms } => E::RunSealed { head, outcome: String::new(), at_ms },
+        Event::RunSealed { head, at_ms } => E::RunSealed {
+            head,
+            outcome: String::new(),
+            at_ms,
+        },
     }
 }
