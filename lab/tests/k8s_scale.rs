@@ -101,6 +101,15 @@ async fn five_thousand_pods_seed_and_list_paginated() -> Result<()> {
     let listed_kps = t3.elapsed();
     assert_eq!(kp_names.len(), NAMESPACES * PODS_PER_NAMESPACE);
 
+    let t5 = Instant::now();
+    let kind = lab::k8s::resolve("kuryrports.openstack.org")?;
+    let in_process = store.list(kind, None, &lab::k8s::ListOptions::default())?;
+    let in_process_time = t5.elapsed();
+    assert_eq!(
+        in_process["items"].as_array().unwrap().len(),
+        NAMESPACES * PODS_PER_NAMESPACE
+    );
+
     let t4 = Instant::now();
     let selected = pods
         .list(
@@ -115,7 +124,7 @@ async fn five_thousand_pods_seed_and_list_paginated() -> Result<()> {
 
     println!(
         "scale: generated {} objects in {generated:?}, seeded in {seeded:?}; listed {} pods in {pod_pages} pages in {listed_pods:?}; \
-         {} KuryrPorts in {listed_kps:?}; selector list in {selected_time:?}",
+         {} KuryrPorts in {listed_kps:?} (in process, one page: {in_process_time:?}); selector list in {selected_time:?}",
         n,
         pod_names.len(),
         kp_names.len()

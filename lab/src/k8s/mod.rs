@@ -18,5 +18,5 @@ mod write;
 pub use error::ApiError;
 pub use kinds::{KINDS, Kind};
 pub use server::{ApiServer, start};
-pub use store::{EventType, ListOptions, Store, WatchEvent, resolve};
+pub use store::{EventType, ListOptions, ListPage, Store, WatchEvent, resolve};
 pub use write::{Patch, Preconditions, now};

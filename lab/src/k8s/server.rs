@@ -202,7 +202,13 @@ fn route(
             if matches!(query.get("watch").map(String::as_str), Some("true" | "1")) {
                 return watch(store, t.kind, t.ns.as_deref(), &query, &opts);
             }
-            ok(store.list(t.kind, t.ns.as_deref(), &opts)?)
+            let page = store.list_page(t.kind, t.ns.as_deref(), &opts)?;
+            Ok((
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                page.to_json(),
+            )
+                .into_response())
         }
         (None, &Method::POST) => {
             let created = store.create_kind(t.kind, ns, parse_body()?)?;

@@ -70,6 +70,46 @@ pub struct ListOptions {
     pub continue_token: Option<String>,
 }
 
+/// One page of a list, sharing the stored objects.
+#[derive(Clone, Debug)]
+pub struct ListPage {
+    /// The listed kind.
+    pub kind: &'static Kind,
+    /// The store's resourceVersion when the page was read.
+    pub resource_version: u64,
+    /// The token for the next page, when there is one.
+    pub continue_token: Option<String>,
+    /// The objects, in namespace/name order.
+    pub items: Vec<Arc<Value>>,
+}
+
+impl ListPage {
+    /// Returns the `<Kind>List` object without its `items`.
+    pub fn envelope(&self) -> Value {
+        let mut meta = json!({"resourceVersion": self.resource_version.to_string()});
+        if let Some(c) = &self.continue_token {
+            meta["continue"] = json!(c);
+        }
+        json!({"apiVersion": self.kind.api_version(), "kind": format!("{}List", self.kind.kind), "metadata": meta})
+    }
+
+    /// Returns the whole `<Kind>List` as JSON text, serializing the shared objects in place.
+    pub fn to_json(&self) -> String {
+        let env = self.envelope().to_string();
+        let mut out = String::with_capacity(env.len() + self.items.len() * 1024);
+        out.push_str(&env[..env.len() - 1]);
+        out.push_str(",\"items\":[");
+        for (i, item) in self.items.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&serde_json::to_string(&**item).expect("json values serialize"));
+        }
+        out.push_str("]}");
+        out
+    }
+}
+
 pub(super) type ObjKey = (String, String);
 
 /// The locked state.
@@ -127,7 +167,7 @@ fn encode_continue(key: &ObjKey) -> String {
 
 fn decode_continue(token: &str) -> Result<ObjKey, ApiError> {
     let bad = || ApiError::BadRequest(format!("invalid continue token {token:?}"));
-    if token.len() % 2 != 0 {
+    if !token.len().is_multiple_of(2) {
         return Err(bad());
     }
     let bytes = (0..token.len())
@@ -229,6 +269,21 @@ impl Store {
         ns: Option<&str>,
         opts: &ListOptions,
     ) -> Result<Value, ApiError> {
+        let page = self.list_page(k, ns, opts)?;
+        let items: Vec<Value> = page.items.iter().map(|v| (**v).clone()).collect();
+        let mut list = page.envelope();
+        list["items"] = Value::Array(items);
+        Ok(list)
+    }
+
+    /// Returns one page of a list: shared objects, no copies (the HTTP server
+    /// serializes them straight from the store's values).
+    pub fn list_page(
+        &self,
+        k: &'static Kind,
+        ns: Option<&str>,
+        opts: &ListOptions,
+    ) -> Result<ListPage, ApiError> {
         let bad = |e: super::selectors::SelectorError| ApiError::BadRequest(e.to_string());
         let labels = opts
             .label_selector
@@ -257,23 +312,21 @@ impl Store {
         let mut items = Vec::new();
         let mut last = None;
         for (key, v) in iter.by_ref() {
-            items.push((**v).clone());
+            items.push(v.clone());
             last = Some(key);
             if items.len() == limit {
                 break;
             }
         }
         let more = items.len() == limit && iter.next().is_some();
-        let mut meta = json!({"resourceVersion": st.rv.to_string()});
-        if more {
-            meta["continue"] = json!(encode_continue(last.expect("a full page has a last item")));
-        }
-        Ok(json!({
-            "apiVersion": k.api_version(),
-            "kind": format!("{}List", k.kind),
-            "metadata": meta,
-            "items": items,
-        }))
+        let continue_token =
+            more.then(|| encode_continue(last.expect("a full page has a last item")));
+        Ok(ListPage {
+            kind: k,
+            resource_version: st.rv,
+            continue_token,
+            items,
+        })
     }
 
     /// Returns the events after `rv` for a kind (and namespace) and a receiver for
