@@ -170,6 +170,14 @@ async fn stale_resource_version_is_a_conflict() -> Result<()> {
         "{}",
         generated.name_any()
     );
+    // dryRun is refused loudly rather than applied.
+    let dry = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    let err = api.create(&dry, &cm("dry", json!({}))?).await.unwrap_err();
+    assert_eq!(api_code(&err).0, 400);
+    assert_eq!(api_code(&api.get("dry").await.unwrap_err()).0, 404);
     // A no-op update keeps the resourceVersion.
     let same = api
         .replace(&generated.name_any(), &PostParams::default(), &generated)

@@ -85,6 +85,7 @@ async fn kubectl_gets_and_patches() -> Result<()> {
     let (_server, store, _dir, kc) = start().await?;
 
     let nodes = ok(&kc, &["get", "nodes"]).await?;
+    assert!(nodes.starts_with("NAME"), "{nodes}");
     assert!(
         nodes.contains("master-0") && nodes.contains("worker-0"),
         "{nodes}"

@@ -185,6 +185,11 @@ fn route(
     }
     let t = parse_target(group, version, rest)?;
     let query: HashMap<String, String> = Query::try_from_uri(uri).map(|q| q.0).unwrap_or_default();
+    if method != Method::GET && query.get("dryRun").is_some_and(|d| !d.is_empty()) {
+        return Err(ApiError::BadRequest(
+            "the lab does not support dryRun; nothing was changed".into(),
+        ));
+    }
     let ns = t.ns.as_deref().unwrap_or("");
     let status_only = t.sub.is_some();
     let parse_body = || -> Result<Value, ApiError> {
