@@ -1,0 +1,170 @@
+//! Request parsing and answer building shared by the simulated services.
+//!
+//! Every service is one function of a parsed [`Req`] (method, path segments
+//! after the service prefix, query pairs, JSON body, token) returning an axum
+//! response, so routing is a `match` on segments and the error bodies are
+//! written once per service in the real service's format.
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// One parsed request.
+pub(crate) struct Req {
+    pub method: Method,
+    pub segs: Vec<String>,
+    pub query: Vec<(String, String)>,
+    pub body: Option<Value>,
+    pub token: Option<String>,
+}
+
+impl Req {
+    /// Returns a request parsed from its parts; `rest` is the path after the service prefix.
+    pub fn parse(
+        method: Method,
+        rest: &str,
+        raw_query: Option<&str>,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) -> Result<Req, Response> {
+        let segs = rest
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(|s| pct_decode(s))
+            .collect();
+        let query = raw_query
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (
+                    pct_decode(&k.replace('+', " ")),
+                    pct_decode(&v.replace('+', " ")),
+                )
+            })
+            .collect();
+        let body = if body.is_empty() {
+            None
+        } else {
+            match serde_json::from_slice(body) {
+                Ok(v) => Some(v),
+                Err(_) => {
+                    return Err(json_status(
+                        StatusCode::BAD_REQUEST,
+                        json!({"NeutronError": {"type": "HTTPBadRequest", "message": "Malformed JSON in request body.", "detail": ""}}),
+                    ));
+                }
+            }
+        };
+        let token = headers
+            .get("x-auth-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        Ok(Req {
+            method,
+            segs,
+            query,
+            body,
+            token,
+        })
+    }
+
+    /// Returns the segments as `&str`s, for matching.
+    pub fn segs(&self) -> Vec<&str> {
+        self.segs.iter().map(String::as_str).collect()
+    }
+
+    /// Returns every value of a query key (comma lists are not split).
+    pub fn all(&self, key: &str) -> Vec<&str> {
+        self.query
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// Returns the first value of a query key.
+    pub fn first(&self, key: &str) -> Option<&str> {
+        self.all(key).into_iter().next()
+    }
+}
+
+/// Decodes `%XX` escapes.
+pub(crate) fn pct_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(x) =
+                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+        {
+            out.push(x);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Returns a JSON answer with a status.
+pub(crate) fn json_status(status: StatusCode, body: Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+/// Returns an empty answer with a status.
+pub(crate) fn empty(status: StatusCode) -> Response {
+    status.into_response()
+}
+
+/// Returns the answer keystonemiddleware gives a bad or expired token.
+pub(crate) fn unauthorized() -> Response {
+    json_status(
+        StatusCode::UNAUTHORIZED,
+        json!({"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}),
+    )
+}
+
+/// Returns a Neutron error (`{"NeutronError": {type, message, detail}}`).
+pub(crate) fn neutron_error(
+    status: StatusCode,
+    kind: &str,
+    message: impl Into<String>,
+) -> Response {
+    json_status(
+        status,
+        json!({"NeutronError": {"type": kind, "message": message.into(), "detail": ""}}),
+    )
+}
+
+/// Returns an Octavia error (`{"faultcode", "faultstring", "debuginfo"}`).
+pub(crate) fn octavia_error(status: StatusCode, message: impl Into<String>) -> Response {
+    let code = if status.is_server_error() {
+        "Server"
+    } else {
+        "Client"
+    };
+    json_status(
+        status,
+        json!({"faultcode": code, "faultstring": message.into(), "debuginfo": null}),
+    )
+}
+
+/// Returns a Nova error (`{"itemNotFound": {code, message}}` and friends).
+pub(crate) fn nova_error(status: StatusCode, message: impl Into<String>) -> Response {
+    let key = match status.as_u16() {
+        404 => "itemNotFound",
+        409 => "conflictingRequest",
+        403 => "forbidden",
+        _ => "badRequest",
+    };
+    json_status(
+        status,
+        json!({ key: {"code": status.as_u16(), "message": message.into()} }),
+    )
+}
