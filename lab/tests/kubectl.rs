@@ -85,7 +85,23 @@ async fn kubectl_gets_and_patches() -> Result<()> {
     let (_server, store, _dir, kc) = start().await?;
 
     let nodes = ok(&kc, &["get", "nodes"]).await?;
-    assert!(nodes.starts_with("NAME"), "{nodes}");
+    let header: Vec<&str> = nodes
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        ["NAME", "READY", "AGE"],
+        "server-side table columns: {nodes}"
+    );
+    assert!(
+        nodes
+            .lines()
+            .any(|l| l.starts_with("master-0") && l.contains("True")),
+        "{nodes}"
+    );
     assert!(
         nodes.contains("master-0") && nodes.contains("worker-0"),
         "{nodes}"
@@ -99,6 +115,12 @@ async fn kubectl_gets_and_patches() -> Result<()> {
 
     let kns = ok(&kc, &["get", "kuryrnetworks", "-A"]).await?;
     assert!(kns.contains("demo") && kns.contains("other"), "{kns}");
+    assert!(
+        kns.starts_with("NAMESPACE"),
+        "kubectl adds the namespace column: {kns}"
+    );
+    let nets = ok(&kc, &["get", "networks.config.openshift.io"]).await?;
+    assert!(nets.contains("TYPE") && nets.contains("Kuryr"), "{nets}");
 
     let net: Value = serde_json::from_str(
         &ok(

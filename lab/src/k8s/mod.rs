@@ -3,7 +3,8 @@
 //!
 //! [`kinds`] is the table; [`Store`] holds the objects and implements the
 //! verbs (the write rules are in `write.rs`); [`server`] maps URLs onto the
-//! store; [`discovery`] answers the discovery endpoints from the table.
+//! store; [`discovery`] answers the discovery endpoints from the table;
+//! [`table`] prints server-side Tables for `kubectl get`.
 
 pub mod discovery;
 pub mod error;
@@ -13,6 +14,7 @@ pub mod patch;
 pub mod selectors;
 pub mod server;
 mod store;
+pub mod table;
 mod write;
 
 pub use error::ApiError;

@@ -24,6 +24,7 @@ use super::error::ApiError;
 use super::kinds::{self, Kind};
 use super::selectors::{FieldSelector, LabelSelector};
 use super::store::{ListOptions, Store, WatchEvent};
+use super::table;
 use super::write::{Patch, Preconditions};
 use crate::faults::{self, Faults};
 
@@ -190,6 +191,11 @@ fn route(
             "the lab does not support dryRun; nothing was changed".into(),
         ));
     }
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let as_table = table::wants_table(accept);
     let ns = t.ns.as_deref().unwrap_or("");
     let status_only = t.sub.is_some();
     let parse_body = || -> Result<Value, ApiError> {
@@ -208,6 +214,15 @@ fn route(
                 return watch(store, t.kind, t.ns.as_deref(), &query, &opts);
             }
             let page = store.list_page(t.kind, t.ns.as_deref(), &opts)?;
+            if as_table {
+                let tbl = table::table(
+                    t.kind,
+                    &page.items,
+                    page.resource_version,
+                    page.continue_token.as_deref(),
+                );
+                return ok(tbl);
+            }
             Ok((
                 StatusCode::OK,
                 [(header::CONTENT_TYPE, "application/json")],
@@ -243,6 +258,10 @@ fn route(
             let mut out = list;
             out["items"] = Value::Array(items);
             ok(out)
+        }
+        (Some(name), &Method::GET) if as_table && !status_only => {
+            let obj = std::sync::Arc::new(store.get_kind(t.kind, ns, name)?);
+            ok(table::table(t.kind, &[obj], store.resource_version(), None))
         }
         (Some(name), &Method::GET) => ok(store.get_kind(t.kind, ns, name)?),
         (Some(name), &Method::PUT) => {
