@@ -76,6 +76,7 @@ impl Controllers {
         cfg: ControllerConfig,
         nova_reboots: broadcast::Receiver<String>,
     ) -> Self {
+        let reboots = Busy::default();
         let tasks = vec![
             tokio::spawn(network::run(store.clone(), cfg.clone())),
             tokio::spawn(mco::run(store.clone(), cfg.clone())),
@@ -83,11 +84,12 @@ impl Controllers {
                 store.clone(),
                 cfg.clone(),
                 nova_reboots,
+                reboots.clone(),
             )),
         ];
         Self {
             tasks,
-            routes: hook_routes(store, cfg),
+            routes: nodes::shared_hook_routes(store, cfg, reboots),
         }
     }
 

@@ -53,6 +53,12 @@ struct HookState {
 /// Returns the `POST /_lab/nodes/{name}/reboot` route: 202 and the reboot
 /// starts, or 404 when there is no such node.
 pub fn hook_routes(store: Store, cfg: ControllerConfig) -> Router {
+    shared_hook_routes(store, cfg, Busy::default())
+}
+
+/// [`hook_routes`] with the reboot guard shared with the Nova listener, so one
+/// node never runs two reboots at once.
+pub(super) fn shared_hook_routes(store: Store, cfg: ControllerConfig, busy: Busy) -> Router {
     async fn reboot(State(h): State<HookState>, Path(name): Path<String>) -> Response {
         if let Err(e) = h.store.get(NODES, "", &name) {
             return (StatusCode::NOT_FOUND, axum::Json(e.status())).into_response();
@@ -66,11 +72,7 @@ pub fn hook_routes(store: Store, cfg: ControllerConfig) -> Router {
     }
     Router::new()
         .route("/_lab/nodes/{name}/reboot", post(reboot))
-        .with_state(HookState {
-            store,
-            cfg,
-            busy: Busy::default(),
-        })
+        .with_state(HookState { store, cfg, busy })
 }
 
 fn spawn_reboot(store: &Store, busy: &Busy, name: &str, reboot_ms: u64) {
@@ -97,8 +99,8 @@ pub(super) async fn run_nova_listener(
     store: Store,
     cfg: ControllerConfig,
     mut rx: broadcast::Receiver<String>,
+    busy: Busy,
 ) {
-    let busy = Busy::default();
     loop {
         match rx.recv().await {
             Ok(server_id) => match node_for_server(&store, &server_id) {
