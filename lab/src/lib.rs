@@ -13,3 +13,5 @@
 pub mod controllers;
 pub mod faults;
 pub mod k8s;
+pub mod openstack;
+pub mod scenario;
