@@ -19,8 +19,7 @@ use crate::controllers::{ControllerConfig, Controllers};
 use crate::faults::{FaultRule, Faults};
 use crate::k8s::{self, ApiServer, Store};
 use crate::openstack::{Cloud, CloudConfig};
-use crate::scenario::Scenario;
-use stub::{ScenarioConfig, kuryr_cluster};
+use crate::scenario::{Scenario, ScenarioConfig, kuryr_cluster};
 
 /// How to build and run a lab.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -188,101 +187,5 @@ impl Lab {
     pub fn shutdown(&self) {
         self.api.shutdown();
         self.controllers.shutdown();
-    }
-}
-
-/// Local stand-in for `crate::scenario::{ScenarioConfig, kuryr_cluster}` until
-/// the scenario generator lands: Kubernetes objects only, no OpenStack side.
-mod stub {
-    use serde_json::{Value, json};
-
-    use crate::scenario::Scenario;
-
-    /// Scenario sizes.
-    #[derive(Clone, Debug, Default)]
-    pub struct ScenarioConfig {
-        pub seed: u64,
-        pub namespaces: usize,
-        pub pods_per_namespace: usize,
-        pub services_per_namespace: usize,
-        pub network_policies_per_namespace: usize,
-        pub masters: usize,
-        pub workers: usize,
-    }
-
-    const CURRENT: &str = "machineconfiguration.openshift.io/currentConfig";
-    const DESIRED: &str = "machineconfiguration.openshift.io/desiredConfig";
-    const STATE: &str = "machineconfiguration.openshift.io/state";
-
-    /// Returns a small Kuryr cluster's Kubernetes objects.
-    pub fn kuryr_cluster(c: &ScenarioConfig) -> Scenario {
-        let infra = format!("ostest-{:05x}", c.seed & 0xfffff);
-        let mut o: Vec<Value> = vec![];
-        for ns in ["openshift-kuryr", "openshift-multus", "default"] {
-            o.push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}));
-        }
-        o.push(json!({"apiVersion": "config.openshift.io/v1", "kind": "Infrastructure", "metadata": {"name": "cluster"},
-            "status": {"infrastructureName": infra, "platform": "OpenStack"}}));
-        o.push(json!({"apiVersion": "config.openshift.io/v1", "kind": "Network", "metadata": {"name": "cluster"},
-            "spec": {"networkType": "Kuryr", "clusterNetwork": [{"cidr": "10.128.0.0/14", "hostPrefix": 23}], "serviceNetwork": ["172.30.0.0/16"]},
-            "status": {"networkType": "Kuryr"}}));
-        o.push(json!({"apiVersion": "operator.openshift.io/v1", "kind": "Network", "metadata": {"name": "cluster"},
-            "spec": {"defaultNetwork": {"type": "Kuryr"}}}));
-        o.push(json!({"apiVersion": "config.openshift.io/v1", "kind": "ClusterOperator", "metadata": {"name": "network"},
-            "status": {"conditions": [{"type": "Available", "status": "True"}, {"type": "Progressing", "status": "False"}, {"type": "Degraded", "status": "False"}]}}));
-        for plural in [
-            "kuryrnetworks",
-            "kuryrports",
-            "kuryrloadbalancers",
-            "kuryrnetworkpolicies",
-        ] {
-            o.push(json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-                "metadata": {"name": format!("{plural}.openstack.org")}, "spec": {"group": "openstack.org", "scope": "Namespaced"}}));
-        }
-        let mut nodes = 0;
-        for (pool, count) in [("master", c.masters), ("worker", c.workers)] {
-            let rendered = format!("rendered-{pool}-{:032x}", c.seed);
-            o.push(json!({"apiVersion": "machineconfiguration.openshift.io/v1", "kind": "MachineConfig",
-                "metadata": {"name": format!("00-{pool}"), "labels": {"machineconfiguration.openshift.io/role": pool}},
-                "spec": {"config": {"systemd": {"units": [{"name": "configure-ovs.service", "contents": "ExecStart=/usr/local/bin/configure-ovs.sh Kuryr"}]}}}}));
-            o.push(json!({"apiVersion": "machineconfiguration.openshift.io/v1", "kind": "MachineConfig", "metadata": {"name": rendered}, "spec": {"config": {}}}));
-            o.push(json!({"apiVersion": "machineconfiguration.openshift.io/v1", "kind": "MachineConfigPool", "metadata": {"name": pool},
-                "spec": {"configuration": {"name": rendered}, "machineConfigSelector": {"matchLabels": {"machineconfiguration.openshift.io/role": pool}},
-                         "nodeSelector": {"matchLabels": {format!("node-role.kubernetes.io/{pool}"): ""}}},
-                "status": {"configuration": {"name": rendered}, "machineCount": count, "updatedMachineCount": count, "readyMachineCount": count,
-                           "conditions": [{"type": "Updated", "status": "True"}, {"type": "Updating", "status": "False"}, {"type": "Degraded", "status": "False"}]}}));
-            for i in 0..count {
-                nodes += 1;
-                o.push(json!({"apiVersion": "v1", "kind": "Node",
-                    "metadata": {"name": format!("{infra}-{pool}-{i}"), "labels": {format!("node-role.kubernetes.io/{pool}"): ""},
-                                 "annotations": {CURRENT: rendered, DESIRED: rendered, STATE: "Done"}},
-                    "spec": {"providerID": format!("openstack:///{:08x}-0000-4000-8000-{:012x}", c.seed, nodes)},
-                    "status": {"nodeInfo": {"bootID": format!("{:08x}-boot", nodes)}, "conditions": [{"type": "Ready", "status": "True"}],
-                               "addresses": [{"type": "InternalIP", "address": format!("10.0.0.{}", 10 + nodes)}]}}));
-            }
-        }
-        o.push(json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "multus", "namespace": "openshift-multus"},
-            "spec": {"template": {"metadata": {}}},
-            "status": {"observedGeneration": 1, "desiredNumberScheduled": nodes, "updatedNumberScheduled": nodes, "numberAvailable": nodes}}));
-        o.push(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "kuryr-controller-0", "namespace": "openshift-kuryr"}}));
-        for n in 0..c.namespaces {
-            let ns = format!("app-{n}");
-            o.push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}));
-            o.push(json!({"apiVersion": "openstack.org/v1", "kind": "KuryrNetwork", "metadata": {"name": ns, "namespace": ns,
-                "finalizers": ["kuryrnetwork.finalizers.kuryr.openstack.org"]}, "spec": {"nsName": ns, "projectId": "p"}}));
-            for p in 0..c.pods_per_namespace {
-                let uid = format!("{:08x}-{n:04x}-4000-8000-{p:012x}", c.seed);
-                o.push(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": format!("pod-{p}"), "namespace": ns, "uid": uid,
-                    "finalizers": ["kuryr.openstack.org/pod-finalizer"]}, "status": {"phase": "Running"}}));
-                o.push(json!({"apiVersion": "openstack.org/v1", "kind": "KuryrPort", "metadata": {"name": format!("pod-{p}"), "namespace": ns,
-                    "finalizers": ["kuryr.openstack.org/kuryrport-finalizer"],
-                    "ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": format!("pod-{p}"), "uid": uid}]},
-                    "spec": {"podUid": uid}}));
-            }
-        }
-        Scenario {
-            k8s: o,
-            ..Scenario::default()
-        }
     }
 }

@@ -145,3 +145,138 @@ async fn lab_files_scenario_faults_and_shutdown() -> Result<()> {
     );
     Ok(())
 }
+
+async fn wait_for(what: &str, mut f: impl AsyncFnMut() -> Result<bool>) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !f().await? {
+        if Instant::now() > deadline {
+            bail!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
+}
+
+fn cond(obj: &serde_json::Value, kind: &str) -> Option<String> {
+    lab::controllers::condition(obj, kind).map(String::from)
+}
+
+/// The migration phase's cluster side on the generated Kuryr scenario, as
+/// the tool sees it over HTTP.
+#[tokio::test]
+async fn migration_on_the_generated_scenario() -> Result<()> {
+    use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+    let lab = Lab::start(LabConfig::default()).await?;
+    let dir = tempfile::tempdir()?;
+    let client = client(&lab, dir.path()).await?;
+    let api = |group: &str, kind: &str| -> Api<DynamicObject> {
+        Api::all_with(
+            client.clone(),
+            &ApiResource::from_gvk(&GroupVersionKind::gvk(group, "v1", kind)),
+        )
+    };
+    let get = async |group: &str, kind: &str, name: &str| -> Result<serde_json::Value> {
+        Ok(serde_json::to_value(api(group, kind).get(name).await?)?)
+    };
+    let mcp = "machineconfiguration.openshift.io";
+    let pools: Vec<serde_json::Value> = api(mcp, "MachineConfigPool")
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .map(serde_json::to_value)
+        .collect::<Result<_, _>>()?;
+    assert!(pools.len() >= 2);
+    let before: Vec<(String, String)> = pools
+        .iter()
+        .map(|p| {
+            (
+                p["metadata"]["name"].as_str().unwrap().to_string(),
+                p["spec"]["configuration"]["name"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+
+    api("operator.openshift.io", "Network")
+        .patch(
+            "cluster",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"migration": {"networkType": "OVNKubernetes"}}})),
+        )
+        .await?;
+    for (pool, old) in &before {
+        wait_for(&format!("{pool} updated"), async || {
+            let p = get(mcp, "MachineConfigPool", pool).await?;
+            let name = &p["spec"]["configuration"]["name"];
+            Ok(name != old
+                && p["status"]["configuration"]["name"] == *name
+                && cond(&p, "Updated").as_deref() == Some("True"))
+        })
+        .await?;
+        let p = get(mcp, "MachineConfigPool", pool).await?;
+        let rendered = get(
+            mcp,
+            "MachineConfig",
+            p["spec"]["configuration"]["name"].as_str().unwrap(),
+        )
+        .await?;
+        assert!(
+            rendered
+                .to_string()
+                .contains("configure-ovs.sh OVNKubernetes")
+        );
+    }
+    let cfg = get("config.openshift.io", "Network", "cluster").await?;
+    assert_eq!(cfg["status"]["migration"]["networkType"], "OVNKubernetes");
+
+    api("config.openshift.io", "Network")
+        .patch(
+            "cluster",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"networkType": "OVNKubernetes"}})),
+        )
+        .await?;
+    wait_for("plugin switched", async || {
+        let n = get("config.openshift.io", "Network", "cluster").await?;
+        Ok(n["status"]["networkType"] == "OVNKubernetes")
+    })
+    .await?;
+    let ds: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "openshift-multus",
+        &ApiResource::from_gvk(&GroupVersionKind::gvk("apps", "v1", "DaemonSet")),
+    );
+    let ds = serde_json::to_value(ds.get("multus").await?)?;
+    assert_eq!(
+        ds["status"]["observedGeneration"],
+        ds["metadata"]["generation"]
+    );
+    assert_eq!(ds["metadata"]["generation"], 2);
+    let kuryr: Api<k8s_openapi::api::core::v1::Pod> =
+        Api::namespaced(client.clone(), "openshift-kuryr");
+    assert!(kuryr.list(&ListParams::default()).await?.items.is_empty());
+
+    // The ssh-command path: the reboot hook on the lab's API server.
+    let nodes: Api<Node> = Api::all(client.clone());
+    let node = nodes.list(&ListParams::default()).await?.items.remove(0);
+    let req = axum::http::Request::post(format!("/_lab/nodes/{}/reboot", node.name_any()))
+        .body(Vec::new())?;
+    client.request_text(req).await?;
+    wait_for("hook reboot", async || {
+        let n = nodes.get(&node.name_any()).await?;
+        Ok(boot_id(&n) != boot_id(&node)
+            && n.status
+                .as_ref()
+                .unwrap()
+                .conditions
+                .as_ref()
+                .unwrap()
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "True"))
+    })
+    .await?;
+    Ok(())
+}

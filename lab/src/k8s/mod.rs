@@ -15,6 +15,7 @@ pub mod selectors;
 pub mod server;
 mod store;
 pub mod table;
+mod verbs;
 mod write;
 
 pub use error::ApiError;

@@ -1,5 +1,5 @@
-//! The write verbs of the store: seed, create, update, status update, patch and
-//! delete, with the API server's rules written once for every kind.
+//! The API server's write rules, written once for every kind, on the locked
+//! store state (the public verbs that call them are in `verbs.rs`).
 //!
 //! * resourceVersion is one global counter; a stale `metadata.resourceVersion`
 //!   on update is a 409 Conflict, an absent one is an unconditional update, and
@@ -20,10 +20,7 @@ use serde_json::{Value, json};
 
 use super::error::ApiError;
 use super::kinds::{self, KINDS, Kind};
-use super::patch::{self, PatchError};
-use super::store::{
-    EventType, HISTORY, ObjKey, State, Store, WatchEvent, key, kind_index, meta_str, resolve,
-};
+use super::store::{EventType, HISTORY, ObjKey, State, WatchEvent, key, kind_index, meta_str};
 
 /// A patch body, by content type.
 #[derive(Clone, Debug)]
@@ -48,7 +45,7 @@ pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-fn namespace_kind() -> &'static Kind {
+pub(super) fn namespace_kind() -> &'static Kind {
     kinds::by_resource("namespaces").expect("namespaces in the table")
 }
 
@@ -81,7 +78,7 @@ fn owner_uids(obj: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn metadata(obj: &mut Value) -> &mut serde_json::Map<String, Value> {
+pub(super) fn metadata(obj: &mut Value) -> &mut serde_json::Map<String, Value> {
     if !obj.get("metadata").is_some_and(Value::is_object) {
         obj["metadata"] = json!({});
     }
@@ -174,7 +171,7 @@ impl State {
     }
 
     /// Stores an object under a new resourceVersion and publishes the change.
-    fn insert(&mut self, ki: usize, mut obj: Value, kind: EventType) -> Arc<Value> {
+    pub(super) fn insert(&mut self, ki: usize, mut obj: Value, kind: EventType) -> Arc<Value> {
         self.rv += 1;
         metadata(&mut obj).insert("resourceVersion".into(), json!(self.rv.to_string()));
         let k = &KINDS[ki];
@@ -247,7 +244,7 @@ impl State {
     }
 
     /// The delete verb on one stored object.
-    fn delete(
+    pub(super) fn delete(
         &mut self,
         ki: usize,
         key: &ObjKey,
@@ -311,7 +308,7 @@ impl State {
     }
 
     /// The create verb.
-    fn create(
+    pub(super) fn create(
         &mut self,
         k: &'static Kind,
         ns: &str,
@@ -421,7 +418,7 @@ impl State {
     }
 
     /// The update verb (`status_only`: the `/status` subresource).
-    fn update(
+    pub(super) fn update(
         &mut self,
         k: &'static Kind,
         ns: &str,
@@ -534,192 +531,5 @@ impl State {
             }
         }
         Ok(self.insert(ki, merged, EventType::Modified))
-    }
-}
-
-fn patch_error(k: &Kind, name: &str, e: PatchError) -> ApiError {
-    match e {
-        PatchError::Malformed(m) => ApiError::BadRequest(m),
-        e => ApiError::Invalid {
-            kind: k.kind.into(),
-            name: name.into(),
-            message: e.to_string(),
-        },
-    }
-}
-
-impl Store {
-    /// Loads full objects (with apiVersion and kind) as they are, filling in
-    /// uid, creationTimestamp, generation and resourceVersion; replaces objects
-    /// that exist. No validation, no namespace checks, no GC: this is how
-    /// scenarios are loaded. Returns how many objects were stored.
-    pub fn seed(&self, objects: Vec<Value>) -> Result<usize, ApiError> {
-        let mut st = self.lock();
-        let n = objects.len();
-        for mut obj in objects {
-            let av = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-            let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
-            let k = kinds::by_kind(av, kind).ok_or_else(|| {
-                ApiError::BadRequest(format!("the lab serves no kind {kind:?} in {av:?}"))
-            })?;
-            let name = meta_str(&obj, "name")
-                .filter(|n| !n.is_empty())
-                .map(String::from);
-            let name = name.ok_or_else(|| {
-                ApiError::BadRequest(format!("a seeded {kind} has no metadata.name"))
-            })?;
-            let m = metadata(&mut obj);
-            if k.namespaced {
-                m.entry("namespace").or_insert(json!("default"));
-            } else {
-                m.remove("namespace");
-            }
-            m.entry("uid")
-                .or_insert_with(|| json!(uuid::Uuid::new_v4().to_string()));
-            m.entry("creationTimestamp").or_insert_with(|| json!(now()));
-            m.entry("generation").or_insert(json!(1));
-            if std::ptr::eq(k, namespace_kind()) && obj.pointer("/status/phase").is_none() {
-                obj["status"]["phase"] = json!("Active");
-            }
-            let ki = kind_index(k);
-            let exists = st.objects[ki].contains_key(&key(
-                k,
-                meta_str(&obj, "namespace").unwrap_or(""),
-                &name,
-            ));
-            st.insert(
-                ki,
-                obj,
-                if exists {
-                    EventType::Modified
-                } else {
-                    EventType::Added
-                },
-            );
-        }
-        Ok(n)
-    }
-
-    /// Creates an object (the POST verb): `ns` is ignored for cluster-scoped kinds.
-    pub fn create(&self, resource: &str, ns: &str, obj: Value) -> Result<Value, ApiError> {
-        self.create_kind(resolve(resource)?, ns, obj)
-    }
-
-    /// Creates an object of a kind.
-    pub fn create_kind(&self, k: &'static Kind, ns: &str, obj: Value) -> Result<Value, ApiError> {
-        Ok((*self.lock().create(k, ns, obj)?).clone())
-    }
-
-    /// Replaces an object (the PUT verb).
-    pub fn update(
-        &self,
-        resource: &str,
-        ns: &str,
-        name: &str,
-        obj: Value,
-    ) -> Result<Value, ApiError> {
-        self.update_kind(resolve(resource)?, ns, name, obj, false)
-    }
-
-    /// Replaces an object's status (PUT on `/status`).
-    pub fn update_status(
-        &self,
-        resource: &str,
-        ns: &str,
-        name: &str,
-        obj: Value,
-    ) -> Result<Value, ApiError> {
-        self.update_kind(resolve(resource)?, ns, name, obj, true)
-    }
-
-    /// Replaces an object or (`status_only`) its status.
-    pub fn update_kind(
-        &self,
-        k: &'static Kind,
-        ns: &str,
-        name: &str,
-        obj: Value,
-        status_only: bool,
-    ) -> Result<Value, ApiError> {
-        Ok((*self.lock().update(k, ns, name, obj, status_only)?).clone())
-    }
-
-    /// Patches an object or (`status_only`) its status.
-    pub fn patch(
-        &self,
-        resource: &str,
-        ns: &str,
-        name: &str,
-        p: &Patch,
-        status_only: bool,
-    ) -> Result<Value, ApiError> {
-        self.patch_kind(resolve(resource)?, ns, name, p, status_only)
-    }
-
-    /// Patches an object of a kind: the patch is applied to the stored object,
-    /// and the result is written like an update (so a resourceVersion in the
-    /// patch is a precondition).
-    pub fn patch_kind(
-        &self,
-        k: &'static Kind,
-        ns: &str,
-        name: &str,
-        p: &Patch,
-        status_only: bool,
-    ) -> Result<Value, ApiError> {
-        let mut st = self.lock();
-        let ki = kind_index(k);
-        let mut doc = st.objects[ki]
-            .get(&key(k, ns, name))
-            .map(|v| (**v).clone())
-            .ok_or_else(|| ApiError::NotFound {
-                resource: k.resource(),
-                name: name.into(),
-            })?;
-        match p {
-            Patch::Merge(m) => patch::merge_patch(&mut doc, m),
-            Patch::Json(j) => {
-                patch::json_patch(&mut doc, j).map_err(|e| patch_error(k, name, e))?
-            }
-        }
-        Ok((*st.update(k, ns, name, doc, status_only)?).clone())
-    }
-
-    /// Reads, changes and writes back an object atomically (for controllers).
-    pub fn mutate(
-        &self,
-        resource: &str,
-        ns: &str,
-        name: &str,
-        status_only: bool,
-        f: impl FnOnce(&mut Value),
-    ) -> Result<Value, ApiError> {
-        let k = resolve(resource)?;
-        let mut st = self.lock();
-        let mut doc = st.objects[kind_index(k)]
-            .get(&key(k, ns, name))
-            .map(|v| (**v).clone())
-            .ok_or_else(|| ApiError::NotFound {
-                resource: k.resource(),
-                name: name.into(),
-            })?;
-        f(&mut doc);
-        Ok((*st.update(k, ns, name, doc, status_only)?).clone())
-    }
-
-    /// Deletes an object (the DELETE verb).
-    pub fn delete(&self, resource: &str, ns: &str, name: &str) -> Result<Value, ApiError> {
-        self.delete_kind(resolve(resource)?, ns, name, &Preconditions::default())
-    }
-
-    /// Deletes an object of a kind, checking preconditions.
-    pub fn delete_kind(
-        &self,
-        k: &'static Kind,
-        ns: &str,
-        name: &str,
-        pre: &Preconditions,
-    ) -> Result<Value, ApiError> {
-        Ok((*self.lock().delete(kind_index(k), &key(k, ns, name), pre)?).clone())
     }
 }
