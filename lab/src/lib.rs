@@ -15,3 +15,6 @@ pub mod faults;
 pub mod k8s;
 pub mod openstack;
 pub mod scenario;
+mod lab;
+
+pub use lab::*;
