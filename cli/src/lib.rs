@@ -1,0 +1,18 @@
+//! The `ovn-migrate` command line as a library; `main.rs` only parses and exits.
+//!
+//! A subcommand is a file under [`commands`] with an `XxxArgs` clap struct and
+//! `run(args, &Context) -> error::Result<i32>`, wired into [`cli::Command`].
+//! It reads the global options and output from [`context::Context`], prints
+//! through [`output::Output`], draws [`output::Progress`], finds journals
+//! with [`state`], asks with [`confirm`], and fails with an
+//! [`error::CliError`] whose exit code comes from [`exit::ExitCode`].
+
+pub mod cli;
+pub mod commands;
+pub mod confirm;
+pub mod context;
+pub mod error;
+pub mod exit;
+pub mod logging;
+pub mod output;
+pub mod state;

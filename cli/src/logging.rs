@@ -1,0 +1,156 @@
+//! Logging: `tracing` to stderr for people, and to a log file for the record.
+//!
+//! [`init`] is called once by `main`, before any command runs: it installs a
+//! subscriber with two layers. The stderr layer shows warnings by default,
+//! info with `-v`, debug with `-vv` (`RUST_LOG` overrides). The file layer
+//! writes at debug level (or `RUST_LOG`) to a log file that a command chooses
+//! later with [`LogHandle::log_to_file`], typically `state::log_path(journal)`,
+//! beside the run's journal; until then it writes nothing. Both follow
+//! `--log-format`. Nothing is ever logged on stdout. File writes go through
+//! `tracing-appender`'s worker thread; the [`LogHandle`] flushes it on drop.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+use crate::cli::LogFormat;
+
+/// Keeps the log file writer alive; flushes the file when dropped.
+pub struct LogHandle {
+    file: SwitchFile,
+    current: Mutex<Option<PathBuf>>,
+    _guard: WorkerGuard,
+}
+
+impl LogHandle {
+    /// Starts writing the log to `path` (created 0600 if missing, appended to).
+    pub fn log_to_file(&self, path: &Path) -> io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)?;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        *self.file.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(f);
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(path.to_path_buf());
+        tracing::debug!(path = %path.display(), version = env!("CARGO_PKG_VERSION"), "log file opened");
+        Ok(())
+    }
+
+    /// Returns the log file in use, if any.
+    pub fn log_file(&self) -> Option<PathBuf> {
+        self.current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// A writer whose file is chosen after the subscriber is installed.
+#[derive(Clone, Default)]
+struct SwitchFile(Arc<Mutex<Option<File>>>);
+
+impl Write for SwitchFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.0.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            Some(f) => f.write(buf),
+            None => Ok(buf.len()),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self.0.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Returns the stderr filter directive for `verbose` (the count of `-v`).
+pub fn stderr_level(verbose: u8) -> &'static str {
+    match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    }
+}
+
+/// Returns `RUST_LOG`'s filter if it is set and valid, else `default`.
+fn filter(default: &str) -> EnvFilter {
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default))
+}
+
+/// Installs the global subscriber (stderr now, the file once chosen).
+/// Returns an error if a subscriber is installed already.
+pub fn init(verbose: u8, format: LogFormat) -> Result<LogHandle, String> {
+    let file = SwitchFile::default();
+    let (writer, guard) = tracing_appender::non_blocking(file.clone());
+    let stderr = layer(format, io::stderr, true)
+        .with_filter(filter(stderr_level(verbose)))
+        .boxed();
+    let to_file = layer(format, writer, false)
+        .with_filter(filter("debug"))
+        .boxed();
+    tracing_subscriber::registry()
+        .with(vec![stderr, to_file])
+        .try_init()
+        .map_err(|e| format!("failed to set up logging: {e}"))?;
+    Ok(LogHandle {
+        file,
+        current: Mutex::new(None),
+        _guard: guard,
+    })
+}
+
+type BoxedLayer = Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync>;
+
+/// Returns a fmt layer in `format` writing to `w`.
+fn layer<W>(format: LogFormat, w: W, ansi: bool) -> BoxedLayer
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    use std::io::IsTerminal;
+    let ansi = ansi && io::stderr().is_terminal();
+    let base = tracing_subscriber::fmt::layer()
+        .with_writer(w)
+        .with_target(true);
+    match format {
+        LogFormat::Text => base.with_ansi(ansi).boxed(),
+        LogFormat::Json => base.json().with_ansi(false).boxed(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verbosity_raises_the_stderr_level() {
+        assert_eq!(stderr_level(0), "warn");
+        assert_eq!(stderr_level(1), "info");
+        assert_eq!(stderr_level(5), "debug");
+    }
+
+    #[test]
+    fn switch_file_discards_until_a_file_is_set() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut w = SwitchFile::default();
+        assert_eq!(w.write(b"lost\n").unwrap(), 5);
+        let path = tmp.path().join("run.log");
+        *w.0.lock().unwrap() = Some(File::create(&path).unwrap());
+        w.write_all(b"kept\n").unwrap();
+        w.flush().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "kept\n");
+    }
+}
