@@ -323,6 +323,14 @@ async fn pagination_and_selectors() -> Result<()> {
         .await
         .unwrap_err();
     assert_eq!(api_code(&err), (400, "BadRequest".into()));
+    // deletecollection honours the selector and the namespace.
+    ns1.delete_collection(
+        &DeleteParams::default(),
+        &ListParams::default().labels("app=odd"),
+    )
+    .await?;
+    assert_eq!(ns1.list(&ListParams::default()).await?.items.len(), 5);
+    assert_eq!(pods.list(&ListParams::default()).await?.items.len(), 23);
     Ok(())
 }
 
