@@ -5,6 +5,8 @@
 //! response, so routing is a `match` on segments and the error bodies are
 //! written once per service in the real service's format.
 
+#![allow(clippy::result_large_err)] // the error is the answer to send
+
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -31,7 +33,7 @@ impl Req {
         let segs = rest
             .split('/')
             .filter(|s| !s.is_empty())
-            .map(|s| pct_decode(s))
+            .map(pct_decode)
             .collect();
         let query = raw_query
             .unwrap_or("")

@@ -4,6 +4,8 @@
 //! trunk subport and router interface actions, IP allocation from subnets and
 //! subnet pools, and network IP availability.
 
+#![allow(clippy::result_large_err)] // the error is the answer to send
+
 use std::collections::HashSet;
 use std::net::IpAddr;
 
@@ -355,9 +357,7 @@ pub(crate) fn create_object(w: &mut World, k: &Kind, body: &Value) -> Result<Val
     };
     match k.url {
         "subnets" => {
-            if let Err(r) = need_net(w, &o) {
-                return Err(r);
-            }
+            need_net(w, &o)?;
             if o["cidr"].is_null() {
                 let pool_id = s(&o["subnetpool_id"]).to_string();
                 let Some(pool) = w.neutron.raw("subnetpools", &pool_id).cloned() else {
@@ -390,10 +390,7 @@ pub(crate) fn create_object(w: &mut World, k: &Kind, body: &Value) -> Result<Val
             }
         }
         "ports" => {
-            let net = match need_net(w, &o) {
-                Ok(n) => n,
-                Err(r) => return Err(r),
-            };
+            let net = need_net(w, &o)?;
             let subnets: Vec<Value> = w
                 .neutron
                 .iter("subnets")
@@ -455,9 +452,7 @@ pub(crate) fn create_object(w: &mut World, k: &Kind, body: &Value) -> Result<Val
             let ids: Vec<&str> = std::iter::once(parent.as_str())
                 .chain(subs.iter().map(|x| s(&x["port_id"])))
                 .collect();
-            if let Err(r) = check_trunk_ports(w, &ids) {
-                return Err(r);
-            }
+            check_trunk_ports(w, &ids)?;
         }
         "security-group-rules" => {
             let sg = s(&o["security_group_id"]).to_string();
@@ -522,13 +517,10 @@ pub(crate) fn create_object(w: &mut World, k: &Kind, body: &Value) -> Result<Val
                 )));
             }
             let fip_id = new_id();
-            let port = match create_port(
+            let port = create_port(
                 w,
                 json!({"network_id": net["id"], "device_owner": "network:floatingip", "device_id": fip_id, "project_id": ""}),
-            ) {
-                Ok(p) => p,
-                Err(r) => return Err(r),
-            };
+            )?;
             o["id"] = json!(fip_id);
             o["floating_ip_address"] = port["fixed_ips"][0]["ip_address"].clone();
             if let Some(pid) = o["port_id"].as_str() {
@@ -768,14 +760,12 @@ pub(crate) fn delete(w: &mut World, k: &Kind, id: &str) -> Response {
                 w.neutron.coll("security-group-rules").remove(&r);
             }
         }
-        "subnetpools" => {
-            if n.iter("subnets").any(|x| x["subnetpool_id"] == id) {
-                return neutron_error(
-                    StatusCode::BAD_REQUEST,
-                    "SubnetPoolDeleteError",
-                    "Unable to delete subnet pool: Subnet pool has existing allocations.",
-                );
-            }
+        "subnetpools" if n.iter("subnets").any(|x| x["subnetpool_id"] == id) => {
+            return neutron_error(
+                StatusCode::BAD_REQUEST,
+                "SubnetPoolDeleteError",
+                "Unable to delete subnet pool: Subnet pool has existing allocations.",
+            );
         }
         "floatingips" => {
             let ports: Vec<String> = n

@@ -105,6 +105,7 @@ impl B<'_> {
         id
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn port(
         &mut self,
         net: &str,
