@@ -121,3 +121,37 @@ impl Context {
         Ok(self.runtime.get_or_init(|| rt))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use clap::Parser;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn ctx(args: &[&str]) -> Context {
+        let cli = Cli::try_parse_from([&["ovn-migrate"], args, &["man"]].concat()).unwrap();
+        Context::new(cli.global, None)
+    }
+
+    #[test]
+    fn state_dir_is_created_private() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("a/state");
+        let ctx = ctx(&["--state-dir", dir.to_str().unwrap()]);
+        assert_eq!(ctx.state_dir(), dir);
+        assert_eq!(ctx.ensure_state_dir().unwrap(), dir);
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+    }
+
+    #[test]
+    fn yes_confirms_and_json_draws_no_progress() {
+        let ctx = ctx(&["--yes", "--output", "json"]);
+        ctx.confirm_or_decline("delete 3 ports?").unwrap();
+        assert!(!ctx.progress().is_enabled());
+        assert_eq!(ctx.block_on(async { 41 + 1 }).unwrap(), 42);
+        assert!(ctx.log_file().is_none());
+        ctx.log_to(Path::new("/nonexistent/ignored.log")).unwrap();
+    }
+}

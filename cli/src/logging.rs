@@ -142,6 +142,31 @@ mod tests {
         assert_eq!(stderr_level(5), "debug");
     }
 
+    /// The only test in this binary that installs the global subscriber.
+    #[test]
+    fn log_file_gets_debug_lines_once_chosen() {
+        let tmp = tempfile::tempdir().unwrap();
+        let handle = init(0, LogFormat::Json).unwrap();
+        assert!(
+            init(0, LogFormat::Text).is_err(),
+            "a second init is refused"
+        );
+        tracing::debug!("before the file");
+        let path = tmp.path().join("c/run.log");
+        handle.log_to_file(&path).unwrap();
+        tracing::debug!(op = "delete-port", "after the file");
+        assert_eq!(handle.log_file().as_deref(), Some(path.as_path()));
+        drop(handle); // flushes the worker
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("before the file"), "{text}");
+        let line = text.lines().find(|l| l.contains("after the file")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["level"], "DEBUG");
+        assert_eq!(v["fields"]["op"], "delete-port");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
     #[test]
     fn switch_file_discards_until_a_file_is_set() {
         let tmp = tempfile::tempdir().unwrap();
