@@ -48,6 +48,7 @@ pub enum Command {
 
 /// Options accepted by every subcommand.
 #[derive(Clone, Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Kubeconfig file of the cluster [default: $KUBECONFIG, then ~/.kube/config].
     #[arg(long, global = true, value_name = "FILE")]
