@@ -1,5 +1,5 @@
 //! The step engine and the workflows of ovn-migrate.
+pub mod engine;
 pub mod kube;
 pub mod kuryr;
 pub mod openstack;
-pub mod engine;

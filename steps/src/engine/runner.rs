@@ -244,11 +244,33 @@ async fn run_one<S: Step>(
             result,
         })
     };
-    let settle = |live: Value| async move {
-        match step.condition(&live) {
-            Some(_) => wait_for(step, cx, rec, timing, cancel, progress, Patience::Poll)
-                .await
-                .map(|_| ()),
+    // The parameters of the last recorded intent (e.g. the bootID before a reboot).
+    let mut intent: Option<Value> = match state.intent {
+        Some(seq) => match rec
+            .journal()
+            .read(seq)
+            .map_err(Stop::Journal)?
+            .map(|r| r.event)
+        {
+            Some(Event::OperationIntended { params, .. }) => Some(params.value()),
+            _ => None,
+        },
+        None => None,
+    };
+    let settle = |live: Value, intent: Option<Value>| async move {
+        match step.condition(&live, intent.as_ref()) {
+            Some(_) => wait_for(
+                step,
+                cx,
+                rec,
+                timing,
+                cancel,
+                progress,
+                Patience::Poll,
+                intent.as_ref(),
+            )
+            .await
+            .map(|_| ()),
             None => Ok(()),
         }
     };
@@ -264,7 +286,7 @@ async fn run_one<S: Step>(
             Patience::Poll
         };
         let started = Instant::now();
-        let met = wait_for(step, cx, rec, timing, cancel, progress, patience).await?;
+        let met = wait_for(step, cx, rec, timing, cancel, progress, patience, None).await?;
         rec.append(Event::OperationSucceeded {
             op,
             attempt: 0,
@@ -281,14 +303,14 @@ async fn run_one<S: Step>(
 
     if state.done {
         let live = observe_retrying(step, cx, timing, cancel, progress).await?;
-        settle(live).await?;
+        settle(live, intent).await?;
         finished("skipped");
         return Ok(End::Skipped);
     }
 
     let mut attempt = state.attempts;
     let mut reobserved = false;
-    let (verdict, live) = judge(step, cx, timing, cancel, progress).await?;
+    let (verdict, live) = judge(step, cx, timing, cancel, progress, intent.as_ref()).await?;
     if state.in_doubt() {
         reobserved = true;
         let v = match &verdict {
@@ -324,7 +346,7 @@ async fn run_one<S: Step>(
                 }
             };
             rec.append(event).await.map_err(Stop::Journal)?;
-            settle(live).await?;
+            settle(live, intent).await?;
             finished(if reobserved { "done" } else { "skipped" });
             return Ok(if reobserved {
                 End::Reobserved
@@ -343,12 +365,15 @@ async fn run_one<S: Step>(
     }
 
     let mut tries = 0;
+    let mut before = live;
     let live = loop {
         if cancel.is_cancelled() {
             return Err(Stop::Paused("interrupted".into()));
         }
         attempt += 1;
         tries += 1;
+        let params = step.params(&before);
+        intent = Some(params.clone());
         rec.append(Event::OperationIntended {
             op: op.clone(),
             step: spec.step.clone(),
@@ -356,7 +381,7 @@ async fn run_one<S: Step>(
             target: spec.target.clone(),
             idempotency_key: spec.idempotency_key.clone(),
             attempt,
-            params: Json::null(),
+            params: small_json(&params),
             at_ms: now_ms(),
         })
         .await
@@ -405,7 +430,7 @@ async fn run_one<S: Step>(
         });
         sleep_or_cancel(delay, cancel).await?;
         // The failed call may have landed (a timeout, a dropped connection): look first.
-        let (verdict, live) = judge(step, cx, timing, cancel, progress).await?;
+        let (verdict, live) = judge(step, cx, timing, cancel, progress, intent.as_ref()).await?;
         match verdict {
             Verdict::Done(_) => {
                 rec.append(Event::OperationSucceeded {
@@ -427,10 +452,10 @@ async fn run_one<S: Step>(
                     live,
                 });
             }
-            Verdict::NotDone(_) | Verdict::Pending(_) => {}
+            Verdict::NotDone(_) | Verdict::Pending(_) => before = live,
         }
     };
-    settle(live).await?;
+    settle(live, intent).await?;
     finished("done");
     Ok(if reobserved {
         End::Reobserved
@@ -447,11 +472,12 @@ async fn judge<S: Step>(
     timing: &Timing,
     cancel: &CancellationToken,
     progress: &dyn Progress,
+    intent: Option<&Value>,
 ) -> Result<(Verdict, Value), Stop> {
     let deadline = Instant::now() + timing.in_doubt_grace;
     loop {
         let live = observe_retrying(step, cx, timing, cancel, progress).await?;
-        let verdict = step.classify(&live);
+        let verdict = step.classify(&live, intent);
         if !matches!(verdict, Verdict::Pending(_)) || Instant::now() >= deadline {
             return Ok((verdict, live));
         }

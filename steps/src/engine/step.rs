@@ -103,13 +103,21 @@ pub trait Step {
     /// Reads the live state the decisions need.
     async fn observe(&self, cx: &Self::Cx) -> Result<Value, StepError>;
 
-    /// Returns whether the effect is present (effect steps).
-    fn classify(&self, live: &Value) -> Verdict;
+    /// Returns what the intent records about the state just before acting
+    /// (e.g. a node's bootID), for judging the effect later; `null` by default.
+    fn params(&self, _live: &Value) -> Value {
+        Value::Null
+    }
+
+    /// Returns whether the effect is present (effect steps); `intent` holds
+    /// the parameters of the last recorded intent, if there is one.
+    fn classify(&self, live: &Value, intent: Option<&Value>) -> Verdict;
 
     /// Performs the effect once (effect steps).
     async fn act(&self, cx: &Self::Cx) -> Result<Effect, StepError>;
 
     /// Returns the condition a wait or check waits for, or that an effect
-    /// waits for after acting; `None` when an effect has nothing to wait for.
-    fn condition(&self, live: &Value) -> Option<WaitState>;
+    /// waits for after acting (`intent` as for [`Step::classify`]); `None`
+    /// when an effect has nothing to wait for.
+    fn condition(&self, live: &Value, intent: Option<&Value>) -> Option<WaitState>;
 }

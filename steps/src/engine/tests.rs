@@ -53,7 +53,7 @@ impl Step for SetFlag {
                 .unwrap_or(false)
         ))
     }
-    fn classify(&self, live: &Value) -> Verdict {
+    fn classify(&self, live: &Value, _intent: Option<&Value>) -> Verdict {
         match (live.as_bool() == Some(true), self.ambiguous) {
             (true, _) => Verdict::Done("set".into()),
             (false, true) => Verdict::Ambiguous("cannot tell".into()),
@@ -79,7 +79,7 @@ impl Step for SetFlag {
             observed: json!(true),
         })
     }
-    fn condition(&self, live: &Value) -> Option<WaitState> {
+    fn condition(&self, live: &Value, _intent: Option<&Value>) -> Option<WaitState> {
         Some(if live.as_bool() == Some(true) {
             WaitState::Met("set".into())
         } else {

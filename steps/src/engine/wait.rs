@@ -30,6 +30,7 @@ pub(crate) async fn wait_for<S: Step>(
     cancel: &CancellationToken,
     progress: &dyn Progress,
     patience: Patience,
+    intent: Option<&serde_json::Value>,
 ) -> Result<String, Stop> {
     let spec = step.spec();
     let wait = spec.op.0.clone();
@@ -51,7 +52,7 @@ pub(crate) async fn wait_for<S: Step>(
     loop {
         let live = observe_retrying(step, cx, timing, cancel, progress).await?;
         let state = step
-            .condition(&live)
+            .condition(&live, intent)
             .unwrap_or(WaitState::Met("nothing to wait for".into()));
         let text = match &state {
             WaitState::Met(s) | WaitState::Pending(s) | WaitState::Failed(s) => s.clone(),
