@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{completions, journal, lab, man};
+use crate::commands::{completions, demo, journal, kuryr, lab, man};
 use crate::context::Context;
 use crate::error::Result;
 
@@ -36,6 +36,11 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Rehearse the migration against a simulated cluster on this machine.
+    Demo(demo::DemoArgs),
+    /// The Kuryr → OVN-Kubernetes migration phase: plan, run, resume, status.
+    #[command(subcommand)]
+    Kuryr(kuryr::KuryrCommand),
     /// Run a simulated cluster and cloud to rehearse on.
     #[command(subcommand)]
     Lab(lab::LabCommand),
@@ -112,6 +117,8 @@ impl Command {
     /// Runs the subcommand; returns its exit code, or the error `main` prints.
     pub fn run(self, ctx: &Context) -> Result<i32> {
         match self {
+            Command::Demo(args) => demo::run(args, ctx),
+            Command::Kuryr(cmd) => kuryr::run(cmd, ctx),
             Command::Lab(cmd) => lab::run(cmd, ctx),
             Command::Journal(cmd) => journal::run(cmd, ctx),
             Command::Completions(args) => completions::run(args, ctx),

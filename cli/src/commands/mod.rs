@@ -6,6 +6,8 @@
 //! returns an error must not have printed its own document.
 
 pub mod completions;
+pub mod demo;
 pub mod journal;
+pub mod kuryr;
 pub mod lab;
 pub mod man;

@@ -1,0 +1,121 @@
+//! `ovn-migrate demo`: the whole migration phase against the lab, in one
+//! command, on this machine only. Starts a simulated Kuryr cluster and its
+//! cloud in-process, plans and runs M0–M11 with progress, and prints where
+//! the journal is and how to look at it.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use steps::kube::ClientOptions;
+use steps::kuryr::migrate::{MigrationOptions, Session, WORKFLOW, load_run, start_run};
+use steps::openstack::CloudConfig;
+
+use super::kuryr::common::{cluster_dir, drive, migrate_error, os_error, show_plan};
+use super::kuryr::options::TimingFlags;
+use crate::context::Context;
+use crate::error::{CliError, ErrorKind, Result};
+use crate::exit::ExitCode;
+use crate::state;
+
+/// Rehearse the migration against a simulated cluster on this machine.
+///
+/// Starts the lab (a Kuryr cluster on a simulated OpenStack, on 127.0.0.1),
+/// runs the migration phase with its journal, and tells you how to inspect
+/// the result. Touches nothing outside this machine.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Application namespaces in the simulated cluster.
+    #[arg(long, default_value_t = 20)]
+    pub namespaces: usize,
+    /// Worker nodes (there are always 3 control-plane nodes).
+    #[arg(long, default_value_t = 3)]
+    pub workers: usize,
+    /// Scenario seed.
+    #[arg(long, default_value_t = lab::LabConfig::default().seed)]
+    pub seed: u64,
+}
+
+/// Runs `demo`.
+pub fn run(args: DemoArgs, ctx: &Context) -> Result<i32> {
+    let cfg = lab::LabConfig {
+        seed: args.seed,
+        namespaces: args.namespaces,
+        workers: args.workers,
+        ..lab::LabConfig::default()
+    };
+    let state_dir = ctx.ensure_state_dir()?;
+    let files = state_dir.join("demo-lab");
+    state::ensure_private_dir(&files)?;
+    let rt = ctx.runtime()?;
+    let lab = rt.block_on(lab::Lab::start(cfg)).map_err(|e| {
+        CliError::new(
+            ErrorKind::Internal,
+            ExitCode::FAILURE,
+            format!("failed to start the lab: {e}"),
+        )
+    })?;
+    let result = (|| {
+        let kubeconfig = lab.write_kubeconfig(&files)?;
+        let clouds = lab.write_clouds_yaml(&files)?;
+        Ok::<(PathBuf, PathBuf), std::io::Error>((kubeconfig, clouds))
+    })()
+    .map_err(CliError::from)
+    .and_then(|(kubeconfig, clouds)| migrate(ctx, kubeconfig, clouds));
+    lab.shutdown();
+    result
+}
+
+fn migrate(ctx: &Context, kubeconfig: PathBuf, clouds: PathBuf) -> Result<i32> {
+    ctx.output.note(format!(
+        "lab up: Kubernetes API and OpenStack on 127.0.0.1 (kubeconfig {})",
+        kubeconfig.display()
+    ));
+    let cloud = CloudConfig::from_clouds_yaml(&clouds, "lab").map_err(|e| os_error(&e))?;
+    let kube = ClientOptions {
+        kubeconfig: Some(kubeconfig),
+        context: None,
+    };
+    let session = ctx
+        .block_on(Session::connect(&kube, cloud))?
+        .map_err(migrate_error)?;
+    let options = MigrationOptions {
+        default_max_unavailable: 2,
+        ..MigrationOptions::default()
+    };
+    let discovered = ctx.block_on(session.discover())?.map_err(migrate_error)?;
+    let plan = session.plan(&discovered, &options).map_err(migrate_error)?;
+    let (_, text) = show_plan(&plan);
+    ctx.output.note(text);
+    let cluster = cluster_dir(ctx, &session)?;
+    let run_id = state::new_run_id();
+    let dir = state::journal_dir(&cluster, &run_id);
+    let journal = ctx
+        .block_on(start_run(
+            &session,
+            dir.clone(),
+            &run_id,
+            env!("CARGO_PKG_VERSION"),
+            &discovered,
+            &options,
+            &plan,
+        ))?
+        .map_err(migrate_error)?;
+    state::set_current_run(&cluster, WORKFLOW, &run_id)?;
+    let loaded = ctx.block_on(load_run(journal))?.map_err(migrate_error)?;
+    let timing = TimingFlags {
+        poll_ms: 50,
+        wait_timeout_s: 300,
+        in_doubt_grace_s: 5,
+        max_attempts: 8,
+        retry_base_ms: 100,
+        lease_s: 15,
+    };
+    let code = drive(ctx, &session, &loaded, &dir, &timing)?;
+    drop(loaded);
+    ctx.output.note(format!(
+        "\nThe journal of this run is {dir}.\nLook at it with:\n  ovn-migrate journal verify {dir}\n  ovn-migrate kuryr status --cluster {id}\n  ovn-migrate journal list",
+        dir = dir.display(),
+        id = session.cluster_id
+    ));
+    Ok(code)
+}

@@ -1,0 +1,39 @@
+//! `ovn-migrate kuryr …`: the Kuryr → OVN-Kubernetes migration phase (M0–M11).
+//!
+//! `plan` discovers and journals a plan without changing anything; `run`
+//! executes the current plan (making one first if needed) after confirmation,
+//! or carries on an interrupted run; `resume` carries on an interrupted run;
+//! `status` reports where the current run is. The shared pieces (connecting,
+//! the engine's progress on the terminal, exit codes from outcomes) are in
+//! [`common`].
+
+pub mod common;
+pub mod options;
+pub mod plan;
+pub mod resume;
+pub mod run;
+pub mod status;
+
+use clap::Subcommand;
+
+use crate::context::Context;
+use crate::error::Result;
+
+/// The `kuryr` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KuryrCommand {
+    Plan(plan::PlanArgs),
+    Run(run::RunArgs),
+    Resume(resume::ResumeArgs),
+    Status(status::StatusArgs),
+}
+
+/// Runs a `kuryr` subcommand.
+pub fn run(cmd: KuryrCommand, ctx: &Context) -> Result<i32> {
+    match cmd {
+        KuryrCommand::Plan(args) => plan::run(args, ctx),
+        KuryrCommand::Run(args) => run::run(args, ctx),
+        KuryrCommand::Resume(args) => resume::run(args, ctx),
+        KuryrCommand::Status(args) => status::run(args, ctx),
+    }
+}

@@ -1,0 +1,80 @@
+//! `ovn-migrate kuryr run`: execute the migration phase. Uses the current plan
+//! (refused if the cluster drifted since it was made), or makes one and shows
+//! it first; asks before the first change unless `--yes`. On a run that was
+//! interrupted, it carries on as `resume` does.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use steps::kuryr::migrate::{WORKFLOW, load_run, start_run};
+
+use super::common::{cluster_dir, connect, drive, migrate_error, open_run, show_plan};
+use super::options::{MigrateFlags, TimingFlags};
+use crate::context::Context;
+use crate::error::Result;
+use crate::state;
+
+/// Run the Kuryr → OVN-Kubernetes migration phase (M0–M11).
+///
+/// Prechecks, backs up the network config, sets the migration field, waits
+/// for the machine config rollout, switches the plugin, reboots every node
+/// (Nova by providerID, or --reboot-command), verifies, and removes the
+/// migration config. Every change is journaled before it is made; an
+/// interrupted run carries on where it stopped.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub flags: MigrateFlags,
+    #[command(flatten)]
+    pub timing: TimingFlags,
+    /// Break a stale journal lock left by a process that died, naming it as host:pid.
+    #[arg(long, value_name = "HOST:PID")]
+    pub break_lock: Option<String>,
+}
+
+/// Runs `kuryr run`.
+pub fn run(args: RunArgs, ctx: &Context) -> Result<i32> {
+    let session = connect(ctx)?;
+    if let Some((journal, dir)) = open_run(ctx, &session, None, args.break_lock.clone())? {
+        if journal.sealed().is_none() {
+            let loaded = ctx.block_on(load_run(journal))?.map_err(migrate_error)?;
+            if loaded.started {
+                ctx.output.note(format!(
+                    "carrying on run {} ({})",
+                    loaded.run_id,
+                    dir.display()
+                ));
+            } else {
+                ctx.block_on(session.check_drift(&loaded))?
+                    .map_err(migrate_error)?;
+                let (_, text) = show_plan(&loaded.plan);
+                ctx.output.note(text);
+                ctx.confirm_or_decline("Run this plan against the cluster?")?;
+            }
+            return drive(ctx, &session, &loaded, &dir, &args.timing);
+        }
+    }
+    let options = args.flags.options()?;
+    let discovered = ctx.block_on(session.discover())?.map_err(migrate_error)?;
+    let plan = session.plan(&discovered, &options).map_err(migrate_error)?;
+    let (_, text) = show_plan(&plan);
+    ctx.output.note(text);
+    ctx.confirm_or_decline("Run this plan against the cluster?")?;
+    let cluster = cluster_dir(ctx, &session)?;
+    let run_id = state::new_run_id();
+    let dir: PathBuf = state::journal_dir(&cluster, &run_id);
+    let journal = ctx
+        .block_on(start_run(
+            &session,
+            dir.clone(),
+            &run_id,
+            env!("CARGO_PKG_VERSION"),
+            &discovered,
+            &options,
+            &plan,
+        ))?
+        .map_err(migrate_error)?;
+    state::set_current_run(&cluster, WORKFLOW, &run_id)?;
+    let loaded = ctx.block_on(load_run(journal))?.map_err(migrate_error)?;
+    drive(ctx, &session, &loaded, &dir, &args.timing)
+}
