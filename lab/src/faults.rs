@@ -130,7 +130,9 @@ impl Faults {
         }
         let mut s = self.inner.lock().expect("faults lock");
         let Some(rule) = s.rules.iter_mut().find(|r| {
-            r.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
+            r.method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
                 && path.contains(&r.path_contains)
                 && r.remaining != Some(0)
         }) else {
@@ -165,7 +167,10 @@ impl Faults {
 
 /// Returns true for methods that change state.
 pub fn is_mutating(method: &Method) -> bool {
-    matches!(*method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE)
+    matches!(
+        *method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    )
 }
 
 /// Middleware: applies the fault rules and counts successful mutating calls.
@@ -227,7 +232,10 @@ pub fn admin_routes(faults: Faults) -> axum::Router {
         StatusCode::NO_CONTENT
     }
     axum::Router::new()
-        .route("/_lab/faults", get(get_rules).put(put_rules).delete(clear_rules))
+        .route(
+            "/_lab/faults",
+            get(get_rules).put(put_rules).delete(clear_rules),
+        )
         .route("/_lab/calls", get(get_calls).delete(reset_calls))
         .with_state(faults)
 }
@@ -288,6 +296,9 @@ mod tests {
         }]);
         assert_eq!(f.decide(&Method::GET, "/v2.0/networks").1, Action::Pass);
         assert_eq!(f.decide(&Method::DELETE, "/v2.0/ports/a").1, Action::Pass);
-        assert_eq!(f.decide(&Method::DELETE, "/v2.0/networks/a").1, Action::Conflict);
+        assert_eq!(
+            f.decide(&Method::DELETE, "/v2.0/networks/a").1,
+            Action::Conflict
+        );
     }
 }

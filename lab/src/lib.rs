@@ -13,8 +13,8 @@
 pub mod controllers;
 pub mod faults;
 pub mod k8s;
+mod lab;
 pub mod openstack;
 pub mod scenario;
-mod lab;
 
 pub use lab::*;

@@ -145,7 +145,13 @@ pub(crate) fn objects(cfg: &ScenarioConfig, input: &K8sInput, nodes: &[NodeInfo]
                     "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}]}}));
         }
     }
-    for ns in ["openshift-kuryr", "openshift-multus"] {
+    for ns in [
+        "openshift-kuryr",
+        "openshift-multus",
+        "kube-system",
+        "openshift-config",
+        "openshift-network-operator",
+    ] {
         o.push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}, "status": {"phase": "Active"}}));
     }
     let conf = format!(
