@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod confirm;
 pub mod context;
+pub mod entry;
 pub mod error;
 pub mod exit;
 pub mod logging;

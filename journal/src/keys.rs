@@ -6,6 +6,7 @@
 //! | `e` ‖ seq (u64 BE) | the record ([`crate::format`]) |
 //! | `o` ‖ op id | index: last intent seq, last outcome seq, outcome kind, attempts |
 //! | `d` ‖ op id | seq of the intent while the operation is in doubt |
+//! | `w` ‖ wait id | seq of the `WaitFinished { Met }` of that wait |
 //! | `B` ‖ blob hash | blob manifest: length (u64 BE), chunk count (u32 BE) |
 //! | `b` ‖ blob hash ‖ chunk (u32 BE) | blob chunk of at most [`BLOB_CHUNK`] bytes |
 //! | `m` ‖ name | run metadata |

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use crate::chain::{ChainHash, genesis};
 use crate::durable::{DbFile, restrict, sync_dir, sync_external_blobs};
 use crate::error::{Error, Result};
-use crate::event::{BlobHash, Event, OpId, Seq, now_ms};
+use crate::event::{BlobHash, Event, OpId, Seq, WaitOutcome, now_ms};
 use crate::format;
 use crate::keys;
 use crate::lock::{self, Holder, LockGuard};
@@ -424,6 +424,14 @@ impl Journal {
                 }
                 ops.insert(op.clone(), state);
             }
+            if let Event::WaitFinished {
+                wait,
+                outcome: WaitOutcome::Met,
+                ..
+            } = event
+            {
+                batch.insert(keys::prefixed(b'w', wait.as_bytes()), &seq.to_be_bytes());
+            }
             if matches!(event, Event::RunSealed { .. }) {
                 sealed = Some(seq);
             }
@@ -453,6 +461,13 @@ impl Journal {
         let key = keys::prefixed(b'o', op.0.as_bytes());
         let v = self.with_store(|st| st.tree.get(key).map_err(Error::sled(&self.inner.dir)))?;
         Ok(v.map(|v| OpState::decode(&v)))
+    }
+
+    /// Returns the seq of the `WaitFinished { Met }` of `wait`, if it was ever met.
+    pub fn wait_met(&self, wait: &str) -> Result<Option<Seq>> {
+        let key = keys::prefixed(b'w', wait.as_bytes());
+        let v = self.with_store(|st| st.tree.get(key).map_err(Error::sled(&self.inner.dir)))?;
+        Ok(v.map(|v| u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8]))))
     }
 
     /// Returns the operations whose last intent has no outcome, with that intent's seq.

@@ -230,3 +230,29 @@ fn checkpoint_keeps_everything_and_readers_page_across_it() {
         VerifyStatus::Unsealed { last: 3002 }
     );
 }
+
+#[test]
+fn met_waits_are_indexed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let j = create(tmp.path());
+    assert_eq!(j.wait_met("w1").unwrap(), None);
+    j.append(Event::WaitFinished {
+        wait: "w1".into(),
+        outcome: journal::WaitOutcome::TimedOut,
+        at_ms: 0,
+    })
+    .unwrap();
+    assert_eq!(
+        j.wait_met("w1").unwrap(),
+        None,
+        "a timed-out wait was not met"
+    );
+    let seq = j
+        .append(Event::WaitFinished {
+            wait: "w1".into(),
+            outcome: journal::WaitOutcome::Met,
+            at_ms: 0,
+        })
+        .unwrap();
+    assert_eq!(j.wait_met("w1").unwrap(), Some(seq));
+}

@@ -1,1 +1,206 @@
-//! End-to-end tests of ovn-migrate against the lab live under `tests/`.
+//! The harness of the end-to-end tests: a lab per test, the tool run against it
+//! as a child process (the real entry point, through the `ovn-migrate-replay`
+//! binary), and the two things the tests compare between runs: the lab's count
+//! of mutating calls per object, and the cluster's state with volatile fields
+//! (resource versions, timestamps, boot IDs) taken out.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use lab::{Lab, LabConfig};
+use serde_json::{Value, json};
+
+/// Timing flags that keep a run against the lab fast.
+pub const FAST: &[&str] = &[
+    "--poll-ms",
+    "20",
+    "--in-doubt-grace-s",
+    "2",
+    "--retry-base-ms",
+    "20",
+    "--lease-s",
+    "5",
+    "--wait-timeout-s",
+    "120",
+];
+
+/// A small lab: 3 control-plane nodes, 2 workers, a few namespaces.
+pub fn small() -> LabConfig {
+    LabConfig {
+        namespaces: 2,
+        pods_per_namespace: 2,
+        workers: 2,
+        ..LabConfig::default()
+    }
+}
+
+/// A running lab with its kubeconfig, clouds.yaml and a private state directory.
+pub struct Rig {
+    pub lab: Lab,
+    pub kubeconfig: PathBuf,
+    pub clouds: PathBuf,
+    pub state: PathBuf,
+    pub dir: tempfile::TempDir,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Rig {
+    /// Starts a lab and writes its client files into a new temporary directory.
+    pub fn start(cfg: LabConfig) -> Rig {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let lab = rt.block_on(Lab::start(cfg)).expect("lab starts");
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = lab.write_kubeconfig(dir.path()).unwrap();
+        let clouds = lab.write_clouds_yaml(dir.path()).unwrap();
+        let state = dir.path().join("state");
+        Rig {
+            lab,
+            kubeconfig,
+            clouds,
+            state,
+            dir,
+            rt,
+        }
+    }
+
+    /// Returns a command running the tool against this lab.
+    pub fn tool(&self, bin: &Path, args: &[&str]) -> Command {
+        let mut c = Command::new(bin);
+        c.args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("OS_CLIENT_CONFIG_FILE", &self.clouds)
+            .env("OS_CLOUD", "lab")
+            .env("OVN_MIGRATE_STATE_DIR", &self.state)
+            .env_remove("OVN_MIGRATE_KILL_AT_APPEND")
+            .env("NO_COLOR", "1");
+        c
+    }
+
+    /// Runs `kuryr run --yes` with fast timing and extra args; returns its output.
+    pub fn run(&self, bin: &Path, extra: &[&str], kill_at: Option<u64>) -> Output {
+        let mut args = vec!["kuryr", "run", "--yes", "--no-progress"];
+        args.extend_from_slice(FAST);
+        args.extend_from_slice(extra);
+        let mut c = self.tool(bin, &args);
+        if let Some(n) = kill_at {
+            c.env("OVN_MIGRATE_KILL_AT_APPEND", n.to_string());
+        }
+        c.output().expect("the tool runs")
+    }
+
+    /// Returns the lab's successful mutating calls that change the cluster or
+    /// the cloud (cluster lease renewals and Keystone logins left out).
+    pub fn calls(&self) -> BTreeMap<String, u64> {
+        self.lab
+            .faults()
+            .calls()
+            .into_iter()
+            .filter(|(k, _)| !k.contains("/leases") && !k.contains("/auth/tokens"))
+            .collect()
+    }
+
+    /// Runs a future on the lab's runtime.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    /// Returns the cluster state the migration is about, without volatile fields.
+    pub fn cluster_state(&self) -> Value {
+        let s = self.lab.store();
+        let get = |res: &str, ns: &str, name: &str| {
+            s.get(res, ns, name).map(clean).unwrap_or(Value::Null)
+        };
+        let list = |res: &str, ns: Option<&str>| -> Value {
+            let mut v: Vec<Value> = s
+                .list_all(res, ns)
+                .unwrap_or_default()
+                .into_iter()
+                .map(clean)
+                .collect();
+            v.sort_by_key(|o| {
+                o.pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            });
+            Value::Array(v)
+        };
+        let mut servers: Vec<Value> = self
+            .lab
+            .cloud()
+            .servers()
+            .into_iter()
+            .map(|sv| json!({"id": sv["id"], "status": sv["status"]}))
+            .collect();
+        servers.sort_by_key(|v| v["id"].as_str().unwrap_or("").to_string());
+        json!({
+            "config_network": get("networks.config.openshift.io", "", "cluster"),
+            "operator_network": get("networks.operator.openshift.io", "", "cluster"),
+            "pools": list("machineconfigpools.machineconfiguration.openshift.io", None),
+            "nodes": list("nodes", None),
+            "multus": get("daemonsets.apps", "openshift-multus", "multus"),
+            "kuryr_pods": list("pods", Some("openshift-kuryr")),
+            "servers": servers,
+        })
+    }
+}
+
+/// Removes what differs between equivalent runs: resource versions, uids,
+/// timestamps, boot IDs, managed fields.
+pub fn clean(mut v: Value) -> Value {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                map.retain(|k, _| {
+                    !matches!(
+                        k.as_str(),
+                        "resourceVersion"
+                            | "uid"
+                            | "creationTimestamp"
+                            | "managedFields"
+                            | "bootID"
+                            | "generation"
+                    ) && !k.ends_with("Time")
+                        && !k.ends_with("Timestamp")
+                });
+                map.values_mut().for_each(walk);
+            }
+            Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut v);
+    v
+}
+
+/// Returns the journal directory of the cluster's current migration run.
+pub fn current_journal(state: &Path) -> Option<PathBuf> {
+    for e in std::fs::read_dir(state).ok()?.flatten() {
+        let current = std::fs::read_to_string(e.path().join("current")).ok();
+        if let Some(run) = current.as_deref().and_then(|t| {
+            t.lines().find_map(|l| {
+                l.strip_prefix("kuryr-migrate ")
+                    .map(str::trim)
+                    .map(str::to_string)
+            })
+        }) {
+            return Some(e.path().join(run));
+        }
+    }
+    None
+}
+
+/// Describes a finished child process for assertion messages.
+pub fn describe(out: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}

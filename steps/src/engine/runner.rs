@@ -302,8 +302,17 @@ async fn run_one<S: Step>(
     }
 
     if state.done {
-        let live = observe_retrying(step, cx, timing, cancel, progress).await?;
-        settle(live, intent).await?;
+        // Settle again only if it was interrupted: a later step may have
+        // undone a condition this one waited for (M11 removes what M3 awaited).
+        if rec
+            .journal()
+            .wait_met(&name)
+            .map_err(Stop::Journal)?
+            .is_none()
+        {
+            let live = observe_retrying(step, cx, timing, cancel, progress).await?;
+            settle(live, intent).await?;
+        }
         finished("skipped");
         return Ok(End::Skipped);
     }

@@ -36,7 +36,13 @@ pub struct RunArgs {
 pub fn run(args: RunArgs, ctx: &Context) -> Result<i32> {
     let session = connect(ctx)?;
     if let Some((journal, dir)) = open_run(ctx, &session, None, args.break_lock.clone())? {
-        if journal.sealed().is_none() {
+        if let Some(seal) = journal.sealed() {
+            ctx.output.print(&serde_json::json!({"outcome": "completed", "sealed_at": seal, "journal": dir}), || {
+                format!("the migration phase of this cluster already completed (run sealed at record {seal}); journal: {}", dir.display())
+            })?;
+            return Ok(crate::exit::ExitCode::OK);
+        }
+        {
             let loaded = ctx.block_on(load_run(journal))?.map_err(migrate_error)?;
             if loaded.started {
                 ctx.output.note(format!(

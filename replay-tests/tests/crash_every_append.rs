@@ -1,0 +1,131 @@
+//! The migration killed with SIGKILL at every journal append in turn, then
+//! resumed: it must end in the same cluster state as an uninterrupted run,
+//! send no mutating call twice for an operation whose outcome was recorded
+//! (the lab's per-object counts equal the uninterrupted run's), and skip no
+//! operation (every planned operation has a successful outcome).
+//!
+//! The kill comes from the tool itself (`OVN_MIGRATE_KILL_AT_APPEND=<seq>`:
+//! `kill -9` of its own pid right after the append of record `seq` became
+//! durable), so every append is hit exactly, whatever the timing.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use journal::{Journal, OpId, OpenOptions, VerifyStatus, verify_journal};
+use replay_tests::{Rig, current_journal, describe, small};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ovn-migrate-replay");
+
+fn records(rig: &Rig) -> u64 {
+    let dir = current_journal(&rig.state).expect("a current run");
+    let j = Journal::open_any(&dir, &OpenOptions::default()).unwrap();
+    let report = verify_journal(&j).unwrap();
+    assert!(
+        matches!(report.status, VerifyStatus::Sealed { .. }),
+        "{report:?}"
+    );
+    let run = rig
+        .block_on(steps::kuryr::migrate::load_run(j.clone()))
+        .unwrap();
+    for op in &run.plan.operations {
+        assert!(
+            j.op_state(&OpId(op.key.clone()))
+                .unwrap()
+                .unwrap_or_default()
+                .done,
+            "{} skipped",
+            op.key
+        );
+    }
+    report.records
+}
+
+#[test]
+fn killed_at_every_append_and_resumed_ends_like_an_uninterrupted_run() {
+    let bin = Path::new(BIN);
+    let reference = Rig::start(small());
+    let out = reference.run(bin, &[], None);
+    assert!(out.status.success(), "{}", describe(&out));
+    let (want_state, want_calls) = (reference.cluster_state(), reference.calls());
+    let total = records(&reference);
+    drop(reference);
+
+    let next = AtomicU64::new(1);
+    let killed = AtomicU64::new(0);
+    let failures = Mutex::new(Vec::<String>::new());
+    let worker = || {
+        loop {
+            let k = next.fetch_add(1, Ordering::SeqCst);
+            if k > total {
+                return;
+            }
+            let rig = Rig::start(small());
+            let first = rig.run(bin, &[], Some(k));
+            use std::os::unix::process::ExitStatusExt;
+            match first.status.signal() {
+                Some(9) => {
+                    killed.fetch_add(1, Ordering::SeqCst);
+                }
+                _ if first.status.success() => {} // this run needed fewer than k records
+                _ => {
+                    failures.lock().unwrap().push(format!(
+                        "kill at {k}: first run failed: {}",
+                        describe(&first)
+                    ));
+                    continue;
+                }
+            }
+            // As the error's hint tells an operator: name the dead holder to break its lock.
+            let stale = current_journal(&rig.state)
+                .and_then(|d| journal::lock::holder(&d))
+                .map(|h| h.id());
+            let extra: Vec<&str> = match &stale {
+                Some(id) => vec!["--break-lock", id],
+                None => vec![],
+            };
+            let resumed = rig.run(bin, &extra, None);
+            let mut problems = Vec::new();
+            if !resumed.status.success() {
+                problems.push(format!("resume failed: {}", describe(&resumed)));
+            } else {
+                if rig.cluster_state() != want_state {
+                    problems.push(format!(
+                        "final state differs:\n{}\nvs\n{}",
+                        rig.cluster_state(),
+                        want_state
+                    ));
+                }
+                if rig.calls() != want_calls {
+                    problems.push(format!("calls differ: {:?} vs {want_calls:?}", rig.calls()));
+                }
+                let check =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| records(&rig)));
+                if check.is_err() {
+                    problems.push("journal incomplete".into());
+                }
+            }
+            if !problems.is_empty() {
+                failures
+                    .lock()
+                    .unwrap()
+                    .push(format!("kill at append {k}: {}", problems.join("; ")));
+            }
+        }
+    };
+    std::thread::scope(|s| {
+        s.spawn(worker);
+        s.spawn(worker);
+    });
+    let failures = failures.into_inner().unwrap();
+    println!(
+        "crash points tested: {total} (appends of the uninterrupted run); killed there: {}; failures: {}",
+        killed.load(Ordering::SeqCst),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(
+        killed.load(Ordering::SeqCst) >= total / 2,
+        "most kill points must be reached"
+    );
+}
