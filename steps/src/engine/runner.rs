@@ -118,6 +118,15 @@ impl Stop {
     }
 }
 
+/// What every step of a run shares: the journal, timing, cancellation, progress.
+#[derive(Clone, Copy)]
+pub(crate) struct Env<'a> {
+    pub rec: &'a Recorder,
+    pub timing: &'a Timing,
+    pub cancel: &'a CancellationToken,
+    pub progress: &'a dyn Progress,
+}
+
 enum End {
     Done,
     Skipped,
@@ -134,6 +143,12 @@ pub async fn run<S: Step>(
     cancel: &CancellationToken,
     progress: &dyn Progress,
 ) -> Result<RunSummary, journal::Error> {
+    let env = Env {
+        rec,
+        timing,
+        cancel,
+        progress,
+    };
     let total = steps.len();
     let mut counts = Counts::default();
     let mut i = 0;
@@ -151,7 +166,7 @@ pub async fn run<S: Step>(
             steps[i..j]
                 .iter()
                 .enumerate()
-                .map(|(k, s)| run_one(s, cx, rec, timing, cancel, progress, i + k + 1, total)),
+                .map(|(k, s)| run_one(s, cx, env, i + k + 1, total)),
         )
         .await;
         let mut stop = None;
@@ -212,17 +227,19 @@ async fn pause(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn run_one<S: Step>(
     step: &S,
     cx: &S::Cx,
-    rec: &Recorder,
-    timing: &Timing,
-    cancel: &CancellationToken,
-    progress: &dyn Progress,
+    env: Env<'_>,
     index: usize,
     total: usize,
 ) -> Result<End, Stop> {
+    let Env {
+        rec,
+        timing,
+        cancel,
+        progress,
+    } = env;
     let spec = step.spec();
     let op = spec.op.clone();
     let name = op.0.clone();
@@ -259,18 +276,9 @@ async fn run_one<S: Step>(
     };
     let settle = |live: Value, intent: Option<Value>| async move {
         match step.condition(&live, intent.as_ref()) {
-            Some(_) => wait_for(
-                step,
-                cx,
-                rec,
-                timing,
-                cancel,
-                progress,
-                Patience::Poll,
-                intent.as_ref(),
-            )
-            .await
-            .map(|_| ()),
+            Some(_) => wait_for(step, cx, env, Patience::Poll, intent.as_ref())
+                .await
+                .map(|_| ()),
             None => Ok(()),
         }
     };
@@ -286,7 +294,7 @@ async fn run_one<S: Step>(
             Patience::Poll
         };
         let started = Instant::now();
-        let met = wait_for(step, cx, rec, timing, cancel, progress, patience, None).await?;
+        let met = wait_for(step, cx, env, patience, None).await?;
         rec.append(Event::OperationSucceeded {
             op,
             attempt: 0,
@@ -310,7 +318,7 @@ async fn run_one<S: Step>(
             .map_err(Stop::Journal)?
             .is_none()
         {
-            let live = observe_retrying(step, cx, timing, cancel, progress).await?;
+            let live = observe_retrying(step, cx, env).await?;
             settle(live, intent).await?;
         }
         finished("skipped");
@@ -319,7 +327,7 @@ async fn run_one<S: Step>(
 
     let mut attempt = state.attempts;
     let mut reobserved = false;
-    let (verdict, live) = judge(step, cx, timing, cancel, progress, intent.as_ref()).await?;
+    let (verdict, live) = judge(step, cx, env, intent.as_ref()).await?;
     if state.in_doubt() {
         reobserved = true;
         let v = match &verdict {
@@ -439,7 +447,7 @@ async fn run_one<S: Step>(
         });
         sleep_or_cancel(delay, cancel).await?;
         // The failed call may have landed (a timeout, a dropped connection): look first.
-        let (verdict, live) = judge(step, cx, timing, cancel, progress, intent.as_ref()).await?;
+        let (verdict, live) = judge(step, cx, env, intent.as_ref()).await?;
         match verdict {
             Verdict::Done(_) => {
                 rec.append(Event::OperationSucceeded {
@@ -478,14 +486,13 @@ async fn run_one<S: Step>(
 async fn judge<S: Step>(
     step: &S,
     cx: &S::Cx,
-    timing: &Timing,
-    cancel: &CancellationToken,
-    progress: &dyn Progress,
+    env: Env<'_>,
     intent: Option<&Value>,
 ) -> Result<(Verdict, Value), Stop> {
+    let Env { timing, cancel, .. } = env;
     let deadline = Instant::now() + timing.in_doubt_grace;
     loop {
-        let live = observe_retrying(step, cx, timing, cancel, progress).await?;
+        let live = observe_retrying(step, cx, env).await?;
         let verdict = step.classify(&live, intent);
         if !matches!(verdict, Verdict::Pending(_)) || Instant::now() >= deadline {
             return Ok((verdict, live));
@@ -498,10 +505,14 @@ async fn judge<S: Step>(
 pub(crate) async fn observe_retrying<S: Step>(
     step: &S,
     cx: &S::Cx,
-    timing: &Timing,
-    cancel: &CancellationToken,
-    progress: &dyn Progress,
+    env: Env<'_>,
 ) -> Result<Value, Stop> {
+    let Env {
+        timing,
+        cancel,
+        progress,
+        ..
+    } = env;
     let name = step.spec().op.0;
     let mut tries = 0;
     loop {

@@ -4,11 +4,9 @@
 use std::time::Instant;
 
 use journal::{Event, Json, WaitOutcome};
-use tokio_util::sync::CancellationToken;
 
-use super::progress::{Progress, ProgressEvent};
-use super::recorder::Recorder;
-use super::runner::{Stop, Timing, observe_retrying};
+use super::progress::ProgressEvent;
+use super::runner::{Env, Stop, observe_retrying};
 use super::step::{Step, WaitState};
 use journal::event::now_ms;
 
@@ -25,13 +23,16 @@ pub(crate) enum Patience {
 pub(crate) async fn wait_for<S: Step>(
     step: &S,
     cx: &S::Cx,
-    rec: &Recorder,
-    timing: &Timing,
-    cancel: &CancellationToken,
-    progress: &dyn Progress,
+    env: Env<'_>,
     patience: Patience,
     intent: Option<&serde_json::Value>,
 ) -> Result<String, Stop> {
+    let Env {
+        rec,
+        timing,
+        cancel,
+        progress,
+    } = env;
     let spec = step.spec();
     let wait = spec.op.0.clone();
     let jerr = Stop::journal;
@@ -50,7 +51,7 @@ pub(crate) async fn wait_for<S: Step>(
         at_ms: now_ms(),
     };
     loop {
-        let live = observe_retrying(step, cx, timing, cancel, progress).await?;
+        let live = observe_retrying(step, cx, env).await?;
         let state = step
             .condition(&live, intent)
             .unwrap_or(WaitState::Met("nothing to wait for".into()));

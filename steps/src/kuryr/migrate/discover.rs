@@ -62,7 +62,7 @@ async fn required(kc: &KubeClient, r: ObjectRef) -> Result<Value, KubeError> {
         code: 404,
         reason: "NotFound".into(),
         message: "not found".into(),
-        hint: "is this an OpenShift cluster, and the right context?".into(),
+        hint: "is this an OpenShift cluster, and the right context?",
     })
 }
 
