@@ -14,27 +14,9 @@ use serde::Deserialize;
 
 use super::Error;
 
-/// A password or application credential secret; `Debug` prints `***`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// Returns the secret value, for the one request that needs it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+/// Passwords and application credential secrets: the journal's type, which
+/// cannot be serialised, so no event or export can ever carry one.
+pub use journal::Secret;
 
 /// How to authenticate to Keystone v3.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -162,7 +144,7 @@ impl CloudConfig {
             Credentials::ApplicationCredential {
                 id: s("/auth/application_credential_id")
                     .ok_or_else(|| missing("auth.application_credential_id"))?,
-                secret: Secret(
+                secret: Secret::new(
                     s("/auth/application_credential_secret")
                         .ok_or_else(|| missing("auth.application_credential_secret"))?,
                 ),
@@ -170,7 +152,7 @@ impl CloudConfig {
         } else {
             Credentials::Password {
                 username: s("/auth/username").ok_or_else(|| missing("auth.username"))?,
-                password: Secret(s("/auth/password").ok_or_else(|| {
+                password: Secret::new(s("/auth/password").ok_or_else(|| {
                     missing("auth.password (put it in secure.yaml beside clouds.yaml)")
                 })?),
                 user_domain_name: s("/auth/user_domain_name").or_else(|| s("/auth/domain_name")),
@@ -213,7 +195,7 @@ impl CloudConfig {
             };
             Credentials::ApplicationCredential {
                 id,
-                secret: Secret(secret),
+                secret: Secret::new(secret),
             }
         } else {
             let (Some(username), Some(password)) = (env("OS_USERNAME"), env("OS_PASSWORD")) else {
@@ -223,7 +205,7 @@ impl CloudConfig {
             };
             Credentials::Password {
                 username,
-                password: Secret(password),
+                password: Secret::new(password),
                 user_domain_name: env("OS_USER_DOMAIN_NAME"),
                 user_domain_id: env("OS_USER_DOMAIN_ID"),
             }
