@@ -10,7 +10,9 @@ use steps::kube::ClientOptions;
 use steps::kuryr::migrate::{MigrationOptions, Session, WORKFLOW, load_run, start_run};
 use steps::openstack::CloudConfig;
 
-use super::kuryr::common::{cluster_dir, drive, migrate_error, os_error, show_plan};
+use super::kuryr::common::{
+    DEFAULT_REQUEST_TIMEOUT, cluster_dir, drive, migrate_error, os_error, show_plan,
+};
 use super::kuryr::options::TimingFlags;
 use crate::context::Context;
 use crate::error::{CliError, ErrorKind, Result};
@@ -74,9 +76,10 @@ fn migrate(ctx: &Context, kubeconfig: PathBuf, clouds: PathBuf) -> Result<i32> {
     let kube = ClientOptions {
         kubeconfig: Some(kubeconfig),
         context: None,
+        timeout: Some(DEFAULT_REQUEST_TIMEOUT),
     };
     let session = ctx
-        .block_on(Session::connect(&kube, cloud))?
+        .block_on(Session::connect(&kube, cloud, DEFAULT_REQUEST_TIMEOUT))?
         .map_err(migrate_error)?;
     let options = MigrationOptions {
         default_max_unavailable: 2,
@@ -109,6 +112,7 @@ fn migrate(ctx: &Context, kubeconfig: PathBuf, clouds: PathBuf) -> Result<i32> {
         max_attempts: 8,
         retry_base_ms: 100,
         lease_s: 15,
+        request_timeout_s: DEFAULT_REQUEST_TIMEOUT.as_secs(),
     };
     let code = drive(ctx, &session, &loaded, &dir, &timing)?;
     drop(loaded);

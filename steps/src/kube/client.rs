@@ -10,6 +10,7 @@
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use ::kube::config::{KubeConfigOptions, Kubeconfig};
 use ::kube::{Client, Config};
@@ -23,6 +24,9 @@ pub struct ClientOptions {
     pub kubeconfig: Option<PathBuf>,
     /// `--context NAME`.
     pub context: Option<String>,
+    /// Longest wait for connecting, sending a request or reading its answer
+    /// (`None`: kube's defaults).
+    pub timeout: Option<Duration>,
 }
 
 /// The kubeconfig files to read, and whether a missing one is an error.
@@ -185,9 +189,14 @@ pub async fn connect(options: &ClientOptions) -> Result<KubeClient, KubeError> {
         context: context.clone(),
         source,
     };
-    let config = Config::from_custom_kubeconfig(kubeconfig, &kube_options)
+    let mut config = Config::from_custom_kubeconfig(kubeconfig, &kube_options)
         .await
         .map_err(|e| client_config(::kube::Error::InferKubeconfig(e)))?;
+    if let Some(t) = options.timeout {
+        config.connect_timeout = Some(t);
+        config.read_timeout = Some(t);
+        config.write_timeout = Some(t);
+    }
     let client = Client::try_from(config).map_err(client_config)?;
     let kc = KubeClient {
         client,

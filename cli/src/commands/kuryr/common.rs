@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use journal::{Journal, OpenOptions};
 use serde::Serialize;
@@ -23,15 +24,24 @@ use crate::exit::ExitCode;
 use crate::output::Progress;
 use crate::state;
 
+/// How long one request may take when a command has no `--request-timeout-s`.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Connects to the cluster (`--kubeconfig`, `KUBECONFIG`, `--context`) and the
 /// cloud (`--os-cloud`, `OS_CLOUD`, clouds.yaml, `OS_*`).
 pub fn connect(ctx: &Context) -> Result<Session> {
+    connect_with_timeout(ctx, DEFAULT_REQUEST_TIMEOUT)
+}
+
+/// Connects as [`connect`] does; every request gives up after `timeout`.
+pub fn connect_with_timeout(ctx: &Context, timeout: Duration) -> Result<Session> {
     let kube = ClientOptions {
         kubeconfig: ctx.global.kubeconfig.clone(),
         context: ctx.global.context.clone(),
+        timeout: Some(timeout),
     };
     let cloud = CloudConfig::load(ctx.global.os_cloud.as_deref()).map_err(|e| os_error(&e))?;
-    ctx.block_on(Session::connect(&kube, cloud))?
+    ctx.block_on(Session::connect(&kube, cloud, timeout))?
         .map_err(migrate_error)
 }
 

@@ -106,6 +106,9 @@ pub struct TimingFlags {
     /// Seconds the cluster lease lasts without renewal.
     #[arg(long, default_value_t = 60, value_name = "S")]
     pub lease_s: u64,
+    /// Seconds one request to the Kubernetes API or OpenStack may take before it is abandoned.
+    #[arg(long, default_value_t = 60, value_name = "S")]
+    pub request_timeout_s: u64,
 }
 
 impl TimingFlags {
@@ -121,6 +124,11 @@ impl TimingFlags {
                 cap: Duration::from_secs(30),
             },
         }
+    }
+
+    /// Returns how long one request may take.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_s.max(1))
     }
 
     /// Returns the lease duration.

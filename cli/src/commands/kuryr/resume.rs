@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 use steps::kuryr::migrate::load_run;
 
-use super::common::{connect, drive, migrate_error, open_run};
+use super::common::{connect_with_timeout, drive, migrate_error, open_run};
 use super::options::TimingFlags;
 use crate::context::Context;
 use crate::error::{CliError, Result};
@@ -28,7 +28,7 @@ pub struct ResumeArgs {
 
 /// Runs `kuryr resume`.
 pub fn run(args: ResumeArgs, ctx: &Context) -> Result<i32> {
-    let session = connect(ctx)?;
+    let session = connect_with_timeout(ctx, args.timing.request_timeout())?;
     let Some((journal, dir)) = open_run(
         ctx,
         &session,

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::Args;
 use steps::kuryr::migrate::{WORKFLOW, load_run, start_run};
 
-use super::common::{cluster_dir, connect, drive, migrate_error, open_run, show_plan};
+use super::common::{cluster_dir, connect_with_timeout, drive, migrate_error, open_run, show_plan};
 use super::options::{MigrateFlags, TimingFlags};
 use crate::context::Context;
 use crate::error::Result;
@@ -34,7 +34,7 @@ pub struct RunArgs {
 
 /// Runs `kuryr run`.
 pub fn run(args: RunArgs, ctx: &Context) -> Result<i32> {
-    let session = connect(ctx)?;
+    let session = connect_with_timeout(ctx, args.timing.request_timeout())?;
     if let Some((journal, dir)) = open_run(ctx, &session, None, args.break_lock.clone())? {
         if let Some(seal) = journal.sealed() {
             ctx.output.print(&serde_json::json!({"outcome": "completed", "sealed_at": seal, "journal": dir}), || {

@@ -114,9 +114,12 @@ pub struct Session {
 
 impl Session {
     /// Connects to the cluster and authenticates to the cloud; errors say which and why.
+    /// Every OpenStack request times out after `timeout` (the cluster's after
+    /// `kube_options.timeout`).
     pub async fn connect(
         kube_options: &ClientOptions,
         cloud: CloudConfig,
+        timeout: Duration,
     ) -> Result<Session, MigrateError> {
         let kc = kube::connect(kube_options).await?;
         kube::check_reachable(&kc).await?;
@@ -124,7 +127,7 @@ impl Session {
             .await?
             .ok_or_else(|| MigrateError::Load("infrastructures.config.openshift.io/cluster not found: is this an OpenShift cluster?".into()))?;
         let id = cluster_id(&infra).map_err(|e| MigrateError::Load(e.to_string()))?;
-        let openstack = OpenStack::new(cloud)?;
+        let openstack = OpenStack::with_timeout(cloud, timeout)?;
         openstack.authenticate().await?;
         let cfg = openstack.config();
         let project = cfg
