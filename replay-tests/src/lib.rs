@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
+use journal::{Journal, OpId, OpenOptions, VerifyStatus, verify_journal};
 use lab::{Lab, LabConfig};
 use serde_json::{Value, json};
 
@@ -91,6 +93,14 @@ impl Rig {
             c.env("OVN_MIGRATE_KILL_AT_APPEND", n.to_string());
         }
         c.output().expect("the tool runs")
+    }
+
+    /// Runs `kuryr resume` with fast timing and extra args; returns its output.
+    pub fn resume(&self, bin: &Path, extra: &[&str]) -> Output {
+        let mut args = vec!["kuryr", "resume", "--yes", "--no-progress"];
+        args.extend_from_slice(FAST);
+        args.extend_from_slice(extra);
+        self.tool(bin, &args).output().expect("the tool runs")
     }
 
     /// Returns the lab's successful mutating calls that change the cluster or
@@ -193,6 +203,112 @@ pub fn current_journal(state: &Path) -> Option<PathBuf> {
         }
     }
     None
+}
+
+/// What an uninterrupted run leaves behind, to compare other runs against.
+#[derive(Clone, Debug)]
+pub struct Reference {
+    /// [`Rig::cluster_state`] after the run.
+    pub state: Value,
+    /// [`Rig::calls`] after the run.
+    pub calls: BTreeMap<String, u64>,
+    /// Records in the run's journal.
+    pub records: u64,
+}
+
+impl Reference {
+    /// Runs a full migration on a fresh `small()` lab and returns what it left.
+    pub fn take(bin: &Path) -> Reference {
+        let rig = Rig::start(small());
+        let out = rig.run(bin, &[], None);
+        assert!(
+            out.status.success(),
+            "the reference run fails: {}",
+            describe(&out)
+        );
+        let records = check_journal(&rig);
+        Reference {
+            state: rig.cluster_state(),
+            calls: rig.calls(),
+            records,
+        }
+    }
+
+    /// Returns how `rig` differs from the reference run (state, calls), if it does.
+    pub fn differences(&self, rig: &Rig) -> Vec<String> {
+        let mut out = Vec::new();
+        let state = rig.cluster_state();
+        if state != self.state {
+            out.push(format!(
+                "final cluster state differs:\n{state}\nvs the reference\n{}",
+                self.state
+            ));
+        }
+        let calls = rig.calls();
+        if calls != self.calls {
+            out.push(format!(
+                "mutating calls differ: {calls:?}\nvs the reference {:?}",
+                self.calls
+            ));
+        }
+        out
+    }
+}
+
+/// Checks the journal of the current run: the chain verifies and is sealed,
+/// every planned operation has a successful outcome, and nothing is in doubt.
+/// Returns its number of records.
+pub fn check_journal(rig: &Rig) -> u64 {
+    let dir = current_journal(&rig.state).expect("a current run");
+    let j = Journal::open_any(&dir, &OpenOptions::default()).unwrap();
+    let report = verify_journal(&j).unwrap();
+    assert!(
+        matches!(report.status, VerifyStatus::Sealed { .. }),
+        "{report:?}"
+    );
+    let run = rig
+        .block_on(steps::kuryr::migrate::load_run(j.clone()))
+        .unwrap();
+    for op in &run.plan.operations {
+        let state = j
+            .op_state(&OpId(op.key.clone()))
+            .unwrap()
+            .unwrap_or_default();
+        assert!(state.done, "operation {} has no successful outcome", op.key);
+    }
+    assert!(j.in_doubt().unwrap().is_empty(), "operations in doubt");
+    report.records
+}
+
+/// Returns the sum of the counts whose `METHOD path` contains `needle`.
+pub fn count(calls: &BTreeMap<String, u64>, needle: &str) -> u64 {
+    calls
+        .iter()
+        .filter(|(k, _)| k.contains(needle))
+        .map(|(_, n)| *n)
+        .sum()
+}
+
+/// Returns the process exit code, or panics with the output (killed by a signal).
+pub fn code(out: &Output) -> i32 {
+    out.status
+        .code()
+        .unwrap_or_else(|| panic!("no exit code: {}", describe(out)))
+}
+
+/// Polls `f` every 20 ms until it returns `Some`; panics naming `what` after `limit`.
+pub fn wait_until<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "gave up after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Describes a finished child process for assertion messages.
