@@ -287,7 +287,8 @@ pub async fn start_run(
     Ok(journal)
 }
 
-/// Reads discovery, options and plan back from a run's journal.
+/// Reads discovery, options and plan back from a run's journal, after
+/// verifying its chain (a broken chain is [`journal::Error::Corrupt`]).
 pub async fn load_run(journal: Journal) -> Result<LoadedRun, MigrateError> {
     let j = journal.clone();
     tokio::task::spawn_blocking(move || load_blocking(j))
@@ -296,6 +297,12 @@ pub async fn load_run(journal: Journal) -> Result<LoadedRun, MigrateError> {
 }
 
 fn load_blocking(journal: Journal) -> Result<LoadedRun, MigrateError> {
+    // A run is resumed from its journal alone, so the chain must hold first:
+    // a damaged record would otherwise be read as if it were what was written.
+    if let journal::VerifyStatus::Broken { seq, reason } = journal::verify_journal(&journal)?.status
+    {
+        return Err(journal::Error::Corrupt { seq, reason }.into());
+    }
     let mut discovered: Option<Discovered> = None;
     let mut options: Option<MigrationOptions> = None;
     let mut plan: Option<Plan> = None;
