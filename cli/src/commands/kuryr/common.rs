@@ -345,8 +345,11 @@ pub fn os_error(e: &OsError) -> CliError {
         OsError::NoCloudsFile { .. } | OsError::CloudNotFound { .. } | OsError::ReadConfig { .. } | OsError::ParseConfig { .. } | OsError::MissingConfig(_) => {
             CliError::config(msg).with_hint("point --os-cloud / OS_CLOUD at a cloud in clouds.yaml (OS_CLIENT_CONFIG_FILE), or set OS_AUTH_URL and friends")
         }
-        OsError::Unreachable { .. } => CliError::cluster(ExitCode::UNREACHABLE, msg),
-        OsError::Unauthorized { .. } => CliError::config(msg),
+        OsError::Unreachable { .. } => CliError::cluster(ExitCode::UNREACHABLE, msg)
+            .with_hint("check that the auth_url in clouds.yaml (or OS_AUTH_URL) is right and reachable from here"),
+        OsError::Unauthorized { .. } => CliError::config(msg).with_hint(
+            "fix the credentials of the cloud named by --os-cloud / OS_CLOUD in clouds.yaml (OS_CLIENT_CONFIG_FILE), or the OS_* variables",
+        ),
         _ => CliError::new(ErrorKind::Cluster, ExitCode::FAILURE, msg),
     }
 }
@@ -361,7 +364,9 @@ fn kube_error(e: &KubeError) -> CliError {
         | KubeError::ClientConfig { .. } => CliError::config(msg)
             .with_hint("point --kubeconfig / KUBECONFIG (and --context) at the cluster to migrate"),
         KubeError::Unreachable { .. } | KubeError::Transport { .. } => {
-            CliError::cluster(ExitCode::UNREACHABLE, msg)
+            CliError::cluster(ExitCode::UNREACHABLE, msg).with_hint(
+                "make sure the API server is up, or point --kubeconfig / KUBECONFIG (and --context) at the cluster to migrate",
+            )
         }
         _ if matches!(e.kind(), KubeKind::Unauthorized | KubeKind::Forbidden) => {
             CliError::config(msg).with_hint("log in again (oc login) as a cluster-admin")
