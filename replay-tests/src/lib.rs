@@ -311,6 +311,35 @@ pub fn wait_until<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<
     }
 }
 
+/// Runs `cmd` to completion and returns its output; kills it (by its pid) and
+/// panics naming `what` if it takes longer than `limit`.
+pub fn output_within(mut cmd: Command, what: &str, limit: Duration) -> Output {
+    use std::process::Stdio;
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the tool starts");
+    finish_within(child, what, limit)
+}
+
+/// Waits for a started child and returns its output; kills it (by its pid)
+/// and panics naming `what` if it takes longer than `limit`.
+pub fn finish_within(child: std::process::Child, what: &str, limit: Duration) -> Output {
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => out.expect("the tool's output is readable"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("{what} did not finish within {limit:?} (pid {pid} killed)");
+        }
+    }
+}
+
 /// Describes a finished child process for assertion messages.
 pub fn describe(out: &Output) -> String {
     format!(
