@@ -181,10 +181,13 @@ fn node_name(op: &Operation) -> &str {
     op.target.strip_prefix("nodes/").unwrap_or(&op.target)
 }
 
-/// Converts a Kubernetes error into a step error (retryable or not).
+/// Converts a Kubernetes error into a step error (retryable or not). A 409 is
+/// retryable too: the steps send unconditional merge patches (no
+/// resourceVersion), and the engine re-observes before every retry, so a
+/// conflict that resolved itself is seen as done rather than patched again.
 pub(crate) fn kube_err(e: KubeError) -> StepError {
     StepError {
-        retryable: e.is_retryable(),
+        retryable: e.is_retryable() || e.kind() == crate::kube::ErrorKind::Conflict,
         http_status: None,
         message: e.to_string(),
     }
