@@ -12,34 +12,9 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use journal::{Journal, OpId, OpenOptions, VerifyStatus, verify_journal};
-use replay_tests::{Rig, current_journal, describe, small};
+use replay_tests::{Rig, check_journal, current_journal, describe, small};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ovn-migrate-replay");
-
-fn records(rig: &Rig) -> u64 {
-    let dir = current_journal(&rig.state).expect("a current run");
-    let j = Journal::open_any(&dir, &OpenOptions::default()).unwrap();
-    let report = verify_journal(&j).unwrap();
-    assert!(
-        matches!(report.status, VerifyStatus::Sealed { .. }),
-        "{report:?}"
-    );
-    let run = rig
-        .block_on(steps::kuryr::migrate::load_run(j.clone()))
-        .unwrap();
-    for op in &run.plan.operations {
-        assert!(
-            j.op_state(&OpId(op.key.clone()))
-                .unwrap()
-                .unwrap_or_default()
-                .done,
-            "{} skipped",
-            op.key
-        );
-    }
-    report.records
-}
 
 #[test]
 fn killed_at_every_append_and_resumed_ends_like_an_uninterrupted_run() {
@@ -48,7 +23,7 @@ fn killed_at_every_append_and_resumed_ends_like_an_uninterrupted_run() {
     let out = reference.run(bin, &[], None);
     assert!(out.status.success(), "{}", describe(&out));
     let (want_state, want_calls) = (reference.cluster_state(), reference.calls());
-    let total = records(&reference);
+    let total = check_journal(&reference);
     drop(reference);
 
     let next = AtomicU64::new(1);
@@ -100,7 +75,7 @@ fn killed_at_every_append_and_resumed_ends_like_an_uninterrupted_run() {
                     problems.push(format!("calls differ: {:?} vs {want_calls:?}", rig.calls()));
                 }
                 let check =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| records(&rig)));
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_journal(&rig)));
                 if check.is_err() {
                     problems.push("journal incomplete".into());
                 }

@@ -4,34 +4,10 @@
 
 use std::path::Path;
 
-use journal::{Journal, OpId, OpenOptions, VerifyStatus, verify_journal};
-use replay_tests::{Rig, current_journal, describe, small};
+use replay_tests::{Rig, check_journal, current_journal, describe, small};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ovn-migrate-replay");
-
-/// Checks the journal of the current run: sealed, whole, every planned operation done.
-pub fn check_journal(rig: &Rig) -> u64 {
-    let dir = current_journal(&rig.state).expect("a current run");
-    let j = Journal::open_any(&dir, &OpenOptions::default()).unwrap();
-    let report = verify_journal(&j).unwrap();
-    assert!(
-        matches!(report.status, VerifyStatus::Sealed { .. }),
-        "{report:?}"
-    );
-    let run = rig
-        .block_on(steps::kuryr::migrate::load_run(j.clone()))
-        .unwrap();
-    for op in &run.plan.operations {
-        let state = j
-            .op_state(&OpId(op.key.clone()))
-            .unwrap()
-            .unwrap_or_default();
-        assert!(state.done, "operation {} has no successful outcome", op.key);
-    }
-    assert!(j.in_doubt().unwrap().is_empty());
-    report.records
-}
 
 #[test]
 fn a_full_migration_completes_with_each_effect_once() {

@@ -7,11 +7,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 use steps::kube::ClientOptions;
-use steps::kuryr::migrate::{MigrationOptions, Session, WORKFLOW, load_run, start_run};
+use steps::kuryr::migrate::{MigrationOptions, Session, load_run};
 use steps::openstack::CloudConfig;
 
 use super::kuryr::common::{
-    DEFAULT_REQUEST_TIMEOUT, cluster_dir, drive, migrate_error, os_error, show_plan,
+    DEFAULT_REQUEST_TIMEOUT, discover_and_plan, drive, migrate_error, os_error, record_run,
+    show_plan,
 };
 use super::kuryr::options::TimingFlags;
 use crate::context::Context;
@@ -85,25 +86,10 @@ fn migrate(ctx: &Context, kubeconfig: PathBuf, clouds: PathBuf) -> Result<i32> {
         default_max_unavailable: 2,
         ..MigrationOptions::default()
     };
-    let discovered = ctx.block_on(session.discover())?.map_err(migrate_error)?;
-    let plan = session.plan(&discovered, &options).map_err(migrate_error)?;
+    let (discovered, plan) = discover_and_plan(ctx, &session, &options)?;
     let (_, text) = show_plan(&plan);
     ctx.output.note(text);
-    let cluster = cluster_dir(ctx, &session)?;
-    let run_id = state::new_run_id();
-    let dir = state::journal_dir(&cluster, &run_id);
-    let journal = ctx
-        .block_on(start_run(
-            &session,
-            dir.clone(),
-            &run_id,
-            env!("CARGO_PKG_VERSION"),
-            &discovered,
-            &options,
-            &plan,
-        ))?
-        .map_err(migrate_error)?;
-    state::set_current_run(&cluster, WORKFLOW, &run_id)?;
+    let (_, dir, journal) = record_run(ctx, &session, &discovered, &options, &plan)?;
     let loaded = ctx.block_on(load_run(journal))?.map_err(migrate_error)?;
     let timing = TimingFlags {
         poll_ms: 50,

@@ -13,7 +13,10 @@ use serde_json::json;
 use steps::engine::{Progress as EngineProgress, ProgressEvent, RunOutcome, RunSummary};
 use steps::kube::{ClientOptions, ErrorKind as KubeKind, KubeError};
 use steps::kuryr::Plan;
-use steps::kuryr::migrate::{Execution, LoadedRun, MigrateError, Session, WORKFLOW, execute};
+use steps::kuryr::migrate::{
+    Discovered, Execution, LoadedRun, MigrateError, MigrationOptions, Session, WORKFLOW, execute,
+    start_run,
+};
 use steps::openstack::{CloudConfig, Error as OsError};
 use tokio_util::sync::CancellationToken;
 
@@ -79,6 +82,43 @@ pub fn open_run(
         ctx.output.note(format!("broke the stale lock of {old}"));
     }
     Ok(Some((j, dir)))
+}
+
+/// Discovers the cluster and makes the plan for `options`.
+pub fn discover_and_plan(
+    ctx: &Context,
+    session: &Session,
+    options: &MigrationOptions,
+) -> Result<(Discovered, Plan)> {
+    let discovered = ctx.block_on(session.discover())?.map_err(migrate_error)?;
+    let plan = session.plan(&discovered, options).map_err(migrate_error)?;
+    Ok((discovered, plan))
+}
+
+/// Records a plan as a new run (its journal) and makes it the cluster's current run.
+pub fn record_run(
+    ctx: &Context,
+    session: &Session,
+    discovered: &Discovered,
+    options: &MigrationOptions,
+    plan: &Plan,
+) -> Result<(String, PathBuf, Journal)> {
+    let cluster = cluster_dir(ctx, session)?;
+    let run_id = state::new_run_id();
+    let dir = state::journal_dir(&cluster, &run_id);
+    let journal = ctx
+        .block_on(start_run(
+            session,
+            dir.clone(),
+            &run_id,
+            env!("CARGO_PKG_VERSION"),
+            discovered,
+            options,
+            plan,
+        ))?
+        .map_err(migrate_error)?;
+    state::set_current_run(&cluster, WORKFLOW, &run_id)?;
+    Ok((run_id, dir, journal))
 }
 
 /// One planned operation, as shown to the user.

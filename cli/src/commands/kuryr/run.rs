@@ -3,16 +3,15 @@
 //! it first; asks before the first change unless `--yes`. On a run that was
 //! interrupted, it carries on as `resume` does.
 
-use std::path::PathBuf;
-
 use clap::Args;
-use steps::kuryr::migrate::{WORKFLOW, load_run, start_run};
+use steps::kuryr::migrate::load_run;
 
-use super::common::{cluster_dir, connect_with_timeout, drive, migrate_error, open_run, show_plan};
+use super::common::{
+    connect_with_timeout, discover_and_plan, drive, migrate_error, open_run, record_run, show_plan,
+};
 use super::options::{MigrateFlags, TimingFlags};
 use crate::context::Context;
 use crate::error::Result;
-use crate::state;
 
 /// Run the Kuryr → OVN-Kubernetes migration phase (M0–M11).
 ///
@@ -61,26 +60,11 @@ pub fn run(args: RunArgs, ctx: &Context) -> Result<i32> {
         }
     }
     let options = args.flags.options()?;
-    let discovered = ctx.block_on(session.discover())?.map_err(migrate_error)?;
-    let plan = session.plan(&discovered, &options).map_err(migrate_error)?;
+    let (discovered, plan) = discover_and_plan(ctx, &session, &options)?;
     let (_, text) = show_plan(&plan);
     ctx.output.note(text);
     ctx.confirm_or_decline("Run this plan against the cluster?")?;
-    let cluster = cluster_dir(ctx, &session)?;
-    let run_id = state::new_run_id();
-    let dir: PathBuf = state::journal_dir(&cluster, &run_id);
-    let journal = ctx
-        .block_on(start_run(
-            &session,
-            dir.clone(),
-            &run_id,
-            env!("CARGO_PKG_VERSION"),
-            &discovered,
-            &options,
-            &plan,
-        ))?
-        .map_err(migrate_error)?;
-    state::set_current_run(&cluster, WORKFLOW, &run_id)?;
+    let (_, dir, journal) = record_run(ctx, &session, &discovered, &options, &plan)?;
     let loaded = ctx.block_on(load_run(journal))?.map_err(migrate_error)?;
     drive(ctx, &session, &loaded, &dir, &args.timing)
 }
