@@ -6,8 +6,11 @@
 //! writes at debug level (or `RUST_LOG`) to a log file that a command chooses
 //! later with [`LogHandle::log_to_file`], typically `state::log_path(journal)`,
 //! beside the run's journal; until then it writes nothing. Both follow
-//! `--log-format`. Nothing is ever logged on stdout. File writes go through
-//! `tracing-appender`'s worker thread; the [`LogHandle`] flushes it on drop.
+//! `--log-format`. Nothing is ever logged on stdout. File writes are
+//! synchronous, one `write` per event under the switch's lock, so a line
+//! logged before the file was chosen can never land in it (a background
+//! writer would write queued lines after the switch), and nothing is lost if
+//! the process dies: `File` keeps no buffer.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -15,7 +18,6 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -23,11 +25,10 @@ use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::cli::LogFormat;
 
-/// Keeps the log file writer alive; flushes the file when dropped.
+/// Chooses the log file of the installed subscriber.
 pub struct LogHandle {
     file: SwitchFile,
     current: Mutex<Option<PathBuf>>,
-    _guard: WorkerGuard,
 }
 
 impl LogHandle {
@@ -95,7 +96,10 @@ fn filter(default: &str) -> EnvFilter {
 /// Returns an error if a subscriber is installed already.
 pub fn init(verbose: u8, format: LogFormat) -> Result<LogHandle, String> {
     let file = SwitchFile::default();
-    let (writer, guard) = tracing_appender::non_blocking(file.clone());
+    let writer = {
+        let file = file.clone();
+        move || file.clone()
+    };
     let stderr = layer(format, io::stderr, true)
         .with_filter(filter(stderr_level(verbose)))
         .boxed();
@@ -109,7 +113,6 @@ pub fn init(verbose: u8, format: LogFormat) -> Result<LogHandle, String> {
     Ok(LogHandle {
         file,
         current: Mutex::new(None),
-        _guard: guard,
     })
 }
 
@@ -156,7 +159,7 @@ mod tests {
         handle.log_to_file(&path).unwrap();
         tracing::debug!(op = "delete-port", "after the file");
         assert_eq!(handle.log_file().as_deref(), Some(path.as_path()));
-        drop(handle); // flushes the worker
+        drop(handle);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains("before the file"), "{text}");
         let line = text.lines().find(|l| l.contains("after the file")).unwrap();
