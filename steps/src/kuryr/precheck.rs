@@ -13,7 +13,7 @@ use super::cidr::Cidr;
 use super::finding::{Finding, Severity};
 use super::geneve::{SecurityGroup, geneve_allowed};
 use super::names::{MIN_OCTAVIA_VERSION, NETWORK_TYPE_KURYR, NETWORK_TYPE_OVNK};
-use super::readings::{NodeReading, condition_is, condition_message, name_of, str_at};
+use super::readings::{condition_is, condition_message, name_of, not_ready_nodes, str_at};
 
 /// Everything M0 looks at.
 #[derive(Debug, Clone, Copy)]
@@ -110,12 +110,7 @@ fn nodes_ready(nodes: &[Value]) -> Finding {
             "check the kubeconfig points at the right cluster",
         );
     }
-    let offenders = nodes
-        .iter()
-        .map(NodeReading::from_value)
-        .filter(|n| !n.ready)
-        .map(|n| format!("nodes/{}", n.name))
-        .collect();
+    let offenders = not_ready_nodes(nodes);
     Finding::from_offenders(
         "nodes-ready",
         Severity::Blocker,

@@ -158,6 +158,16 @@ impl NodeReading {
     }
 }
 
+/// Returns `nodes/<name>` for every node that is not Ready.
+pub fn not_ready_nodes(nodes: &[Value]) -> Vec<String> {
+    nodes
+        .iter()
+        .map(NodeReading::from_value)
+        .filter(|n| !n.ready)
+        .map(|n| format!("nodes/{}", n.name))
+        .collect()
+}
+
 #[cfg(test)]
 pub(crate) mod fixtures {
     //! Hand-built objects for the decision tests.

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::finding::{Finding, Severity};
 use super::names::{KURYR_FINALIZERS, NETWORK_TYPE_OVNK};
-use super::readings::{NodeReading, condition_is, name_of, str_at};
+use super::readings::{condition_is, name_of, not_ready_nodes, str_at};
 
 /// Everything M10 looks at.
 #[derive(Debug, Clone, Copy)]
@@ -53,12 +53,7 @@ fn network_type(config_network: &Value) -> Finding {
 }
 
 fn nodes_ready(nodes: &[Value]) -> Finding {
-    let offenders = nodes
-        .iter()
-        .map(NodeReading::from_value)
-        .filter(|n| !n.ready)
-        .map(|n| format!("nodes/{}", n.name))
-        .collect();
+    let offenders = not_ready_nodes(nodes);
     Finding::from_offenders(
         "nodes-ready",
         Severity::Blocker,
