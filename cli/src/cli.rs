@@ -2,17 +2,18 @@
 //!
 //! [`Cli`] is what `main` parses. [`GlobalArgs`] holds the options every
 //! subcommand accepts (they are `global`, so they may come before or after the
-//! subcommand); commands read them through [`crate::context::Context::global`].
+//! subcommand; they live in the leaf module [`crate::global`], so nothing
+//! that reads them imports this file); commands read them through
+//! [`crate::context::Context::global`].
 //! Each subcommand's options live in its own file under `commands/`, as an
 //! `XxxArgs` struct whose doc comment is its help text.
 
-use std::path::PathBuf;
-
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 use crate::commands::{completions, demo, journal, kuryr, lab, man};
 use crate::context::Context;
 use crate::error::Result;
+pub use crate::global::{GlobalArgs, LogFormat, OutputFormat};
 
 /// Migrate OpenShift-on-OpenStack clusters from Kuryr to OVN-Kubernetes.
 ///
@@ -51,68 +52,6 @@ pub enum Command {
     Man(man::ManArgs),
 }
 
-/// Options accepted by every subcommand.
-#[derive(Clone, Debug, Args)]
-#[command(next_help_heading = "Global options")]
-pub struct GlobalArgs {
-    /// Kubeconfig file of the cluster [default: $KUBECONFIG, then ~/.kube/config].
-    #[arg(long, global = true, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-
-    /// Kubeconfig context to use [default: the current context].
-    #[arg(long, global = true, value_name = "NAME")]
-    pub context: Option<String>,
-
-    /// Cloud in clouds.yaml that the cluster runs on.
-    #[arg(long, global = true, env = "OS_CLOUD", value_name = "NAME")]
-    pub os_cloud: Option<String>,
-
-    /// Where journals and logs are kept
-    /// [default: $XDG_STATE_HOME/ovn-migrate, or ~/.local/state/ovn-migrate].
-    #[arg(long, global = true, env = "OVN_MIGRATE_STATE_DIR", value_name = "DIR")]
-    pub state_dir: Option<PathBuf>,
-
-    /// Output format: human text, or one JSON document on stdout.
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Human)]
-    pub output: OutputFormat,
-
-    /// Log more on stderr: -v for info, -vv for debug (RUST_LOG overrides).
-    #[arg(short, long, global = true, action = ArgAction::Count)]
-    pub verbose: u8,
-
-    /// Format of log lines, on stderr and in the log file.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
-
-    /// Answer yes to every confirmation (required without a terminal).
-    #[arg(long, global = true)]
-    pub yes: bool,
-
-    /// Draw no progress bars.
-    #[arg(long, global = true)]
-    pub no_progress: bool,
-}
-
-/// What stdout carries.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// Text for people; progress bars on stderr when it is a terminal.
-    #[default]
-    Human,
-    /// Exactly one JSON document on stdout; never progress, logs only on stderr.
-    Json,
-}
-
-/// How log lines are written.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// One human-readable line per event.
-    #[default]
-    Text,
-    /// One JSON object per event.
-    Json,
-}
-
 impl Command {
     /// Runs the subcommand; returns its exit code, or the error `main` prints.
     pub fn run(self, ctx: &Context) -> Result<i32> {
@@ -138,6 +77,7 @@ impl Cli {
 mod tests {
     use super::*;
     use clap::Parser;
+    use std::path::PathBuf;
 
     #[test]
     fn command_tree_is_consistent() {

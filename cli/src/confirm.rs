@@ -56,7 +56,7 @@ pub fn is_yes(answer: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::OutputFormat;
+    use crate::global::OutputFormat;
 
     #[test]
     fn yes_flag_answers_without_asking() {

@@ -10,8 +10,8 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::cli::GlobalArgs;
 use crate::error::{CliError, Result};
+use crate::global::GlobalArgs;
 use crate::logging::LogHandle;
 use crate::output::{Output, Progress};
 use crate::state;

@@ -16,8 +16,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use crate::cli::OutputFormat;
 use crate::error::Result;
+use crate::global::OutputFormat;
 
 /// Prints a command's result as text or JSON, and hands out [`Progress`].
 #[derive(Clone, Debug)]

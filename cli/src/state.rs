@@ -19,7 +19,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::cli::GlobalArgs;
+use crate::global::GlobalArgs;
 
 /// Name of the file naming each workflow's current run in a cluster directory.
 pub const CURRENT_FILE: &str = "current";

@@ -7,15 +7,14 @@ use std::path::PathBuf;
 
 use clap::Args;
 use steps::kube::ClientOptions;
-use steps::kuryr::migrate::{MigrationOptions, Session, load_run};
+use steps::kuryr::migrate::{MigrationOptions, Session};
 use steps::openstack::CloudConfig;
 
-use super::kuryr::common::{
-    DEFAULT_REQUEST_TIMEOUT, discover_and_plan, drive, migrate_error, os_error, record_run,
-    show_plan,
-};
+use super::kuryr::connect::DEFAULT_REQUEST_TIMEOUT;
+use super::kuryr::errors::{migrate_error, os_error};
 use super::kuryr::options::TimingFlags;
 use crate::context::Context;
+use crate::driver;
 use crate::error::{CliError, ErrorKind, Result};
 use crate::exit::ExitCode;
 use crate::state;
@@ -86,11 +85,6 @@ fn migrate(ctx: &Context, kubeconfig: PathBuf, clouds: PathBuf) -> Result<i32> {
         default_max_unavailable: 2,
         ..MigrationOptions::default()
     };
-    let (discovered, plan) = discover_and_plan(ctx, &session, &options)?;
-    let (_, text) = show_plan(&plan);
-    ctx.output.note(text);
-    let (_, dir, journal) = record_run(ctx, &session, &discovered, &options, &plan)?;
-    let loaded = ctx.block_on(load_run(journal))?.map_err(migrate_error)?;
     let timing = TimingFlags {
         poll_ms: 50,
         wait_timeout_s: 300,
@@ -99,9 +93,12 @@ fn migrate(ctx: &Context, kubeconfig: PathBuf, clouds: PathBuf) -> Result<i32> {
         retry_base_ms: 100,
         lease_s: 15,
         request_timeout_s: DEFAULT_REQUEST_TIMEOUT.as_secs(),
+        concurrency: 16,
     };
-    let code = drive(ctx, &session, &loaded, &dir, &timing)?;
-    drop(loaded);
+    let code = driver::run(ctx, &session, options, true, &timing.run_timing(), None)?;
+    let dir = driver::open_run(ctx, &session, None, None)?
+        .map(|(_, d)| d)
+        .unwrap_or_default();
     ctx.output.note(format!(
         "\nThe journal of this run is {dir}.\nLook at it with:\n  ovn-migrate journal verify {dir}\n  ovn-migrate kuryr status --cluster {id}\n  ovn-migrate journal list",
         dir = dir.display(),

@@ -1,16 +1,21 @@
 //! The step engine: runs a plan's operations with the journal's promises.
 //!
-//! A plan is a list of [`Step`]s. For each one the [`runner`] re-reads the
-//! journal's index: done operations are skipped, in-doubt ones (an intent
-//! without an outcome) are re-observed and classified done / not done /
-//! ambiguous, and the rest observe, decide and, when needed, act: a durable
-//! intent, the effect, an outcome. Waits record condition changes, not polls.
-//! Consecutive steps of one group run concurrently, their intents made
-//! durable together by the [`Recorder`]'s group commit. Retries follow one
-//! pure policy ([`retry`]). A cluster [`lease`] keeps a second machine out,
-//! and cancellation (Ctrl-C) lets in-flight operations finish and records a
-//! pause.
+//! A step is a type ([`Step`], plus [`Watch`] for read-only steps or
+//! [`Effect`] for steps that change something), boxed once into an
+//! [`ErasedStep`] by [`check`], [`wait`] or [`effect`] when the plan is built.
+//! The [`runner`] takes them in order: done operations are skipped, in-doubt
+//! ones (an intent without an outcome) are re-observed and classified done /
+//! not done / ambiguous, and the rest observe (journaled in full), decide
+//! (pure) and, when needed, act: a durable intent, the effect, an outcome.
+//! Waits record condition changes with the object observed, not polls.
+//! Consecutive steps of one group run in bounded batches whose intents are one
+//! group commit of the [`Recorder`]. Retries follow one pure policy
+//! ([`retry`]). A [`Guard`] (the cluster lease) is checked before every
+//! intent; cancellation lets in-flight operations finish and records a pause.
+//! Compensations, time gates and plan expansions are the runner's too, so
+//! every workflow gets them.
 
+mod erased;
 pub mod lease;
 mod progress;
 mod recorder;
@@ -19,11 +24,15 @@ mod runner;
 mod step;
 mod wait;
 
+pub use erased::{ErasedEffect, ErasedStep, Patience, check, effect, wait};
 pub use progress::{NoProgress, Progress, ProgressEvent};
-pub use recorder::{Recorder, crash_hook};
+pub use recorder::{Recorder, crash_point, describe, recorded_at, resolve};
 pub use retry::RetryPolicy;
-pub use runner::{Counts, RunOutcome, RunSummary, Timing, run};
-pub use step::{Effect, Step, StepError, StepKind, Verdict, WaitState};
+pub use runner::{
+    Clock, Counts, Env, Guard, MakeStep, NoGuard, Ops, RunOutcome, RunSummary, SystemClock, Timing,
+    expansion_key, observation_key, run,
+};
+pub use step::{Applied, Effect, Gate, Step, StepError, Verdict, WaitState, Watch};
 
 #[cfg(test)]
 mod tests;

@@ -1,56 +1,86 @@
 //! [`Recorder`]: the engine's way into the journal, off the async runtime,
-//! with automatic group commit.
+//! with group commit.
 //!
 //! Every append is sent to one committer task, which takes everything waiting
 //! in its queue and makes it durable with one `append_group` (one sled flush,
-//! one `fdatasync`) in `spawn_blocking`. Operations running concurrently thus
-//! share one flush for their intents, and each caller still gets its own seq
-//! only once its event is durable.
+//! one `fdatasync`) in `spawn_blocking`. [`Recorder::append_all`] sends a
+//! batch as one message, so the intents of a batch of operations are always
+//! one commit, whatever the scheduling. Each caller gets its seq only once its
+//! event is durable. Large payloads go to the blob store and the event
+//! references them ([`Recorder::payload`]): nothing is cut short.
 
-use std::ops::RangeInclusive;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
-use journal::{BlobHash, Event, Journal, Json, Seq};
-use serde_json::Value;
+use journal::{BlobHash, Event, Journal, Json, Recorded, Seq};
+use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
-type Reply = oneshot::Sender<Result<Seq, String>>;
+type Reply = oneshot::Sender<Result<Vec<Seq>, String>>;
 
-/// Observation bodies larger than this go into the blob store.
+/// Payloads larger than this go into the blob store.
 const INLINE_LIMIT: usize = 2048;
 
 /// Appends events durably, grouping concurrent appends.
 #[derive(Clone)]
 pub struct Recorder {
     journal: Journal,
-    tx: mpsc::UnboundedSender<(Event, Reply)>,
+    tx: mpsc::UnboundedSender<(Vec<Event>, Reply)>,
+    commits: Arc<AtomicU64>,
+    ranges: Arc<Mutex<Vec<(Seq, Seq)>>>,
 }
 
 impl Recorder {
     /// Starts the committer task for `journal` (call inside a tokio runtime).
     pub fn new(journal: Journal) -> Self {
-        let (tx, mut rx) = mpsc::unbounded_channel::<(Event, Reply)>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<(Vec<Event>, Reply)>();
         let j = journal.clone();
+        let commits = Arc::new(AtomicU64::new(0));
+        let ranges = Arc::new(Mutex::new(Vec::new()));
+        let (c2, r2) = (commits.clone(), ranges.clone());
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
                 let mut batch = vec![first];
                 while let Ok(more) = rx.try_recv() {
                     batch.push(more);
                 }
-                let (events, replies): (Vec<Event>, Vec<Reply>) = batch.into_iter().unzip();
+                let sizes: Vec<usize> = batch.iter().map(|(e, _)| e.len()).collect();
+                let mut events = Vec::new();
+                let mut replies = Vec::new();
+                for (e, r) in batch {
+                    events.extend(e);
+                    replies.push(r);
+                }
                 let j2 = j.clone();
+                let crash_events = events.clone();
                 let res = tokio::task::spawn_blocking(move || j2.append_group(&events))
                     .await
                     .map_err(|e| e.to_string())
                     .and_then(|r| r.map_err(|e| e.to_string()));
                 if let Ok(range) = &res {
-                    crash_hook(range);
+                    c2.fetch_add(1, Ordering::SeqCst);
+                    r2.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((*range.start(), *range.end()));
+                    for e in &crash_events {
+                        crash_point(&describe(e));
+                    }
                 }
-                for (i, reply) in replies.into_iter().enumerate() {
-                    let _ = reply.send(res.clone().map(|r| r.start() + i as u64));
+                let mut next = res.as_ref().map(|r| *r.start()).unwrap_or(0);
+                for (reply, n) in replies.into_iter().zip(sizes) {
+                    let seqs = res.clone().map(|_| (next..next + n as u64).collect());
+                    next += n as u64;
+                    let _ = reply.send(seqs);
                 }
             }
         });
-        Self { journal, tx }
+        Self {
+            journal,
+            tx,
+            commits,
+            ranges,
+        }
     }
 
     /// Returns the journal.
@@ -58,11 +88,32 @@ impl Recorder {
         &self.journal
     }
 
+    /// Returns how many commits (flush + `fdatasync`) this recorder made.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::SeqCst)
+    }
+
+    /// Returns the seq ranges of this recorder's commits, in order.
+    pub fn commit_ranges(&self) -> Vec<(Seq, Seq)> {
+        self.ranges
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Appends an event and returns its seq once it is durable.
     pub async fn append(&self, event: Event) -> Result<Seq, journal::Error> {
+        Ok(self.append_all(vec![event]).await?[0])
+    }
+
+    /// Appends events in one commit and returns their seqs once durable.
+    pub async fn append_all(&self, events: Vec<Event>) -> Result<Vec<Seq>, journal::Error> {
         let (reply, rx) = oneshot::channel();
-        let name = event.name();
-        self.tx.send((event, reply)).map_err(|_| closed(name))?;
+        let name = events.first().map(Event::name).unwrap_or("nothing");
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.tx.send((events, reply)).map_err(|_| closed(name))?;
         rx.await
             .map_err(|_| closed(name))?
             .map_err(|e| journal::Error::Io {
@@ -72,7 +123,7 @@ impl Recorder {
             })
     }
 
-    /// Records an observation: inline when small, else in the blob store.
+    /// Records an observation under `key`: inline when small, else in the blob store.
     pub async fn observe(&self, key: &str, body: &Value) -> Result<Seq, journal::Error> {
         let text = serde_json::to_string(body).map_err(journal::Error::Json)?;
         let (body, blob) = if text.len() <= INLINE_LIMIT {
@@ -89,16 +140,81 @@ impl Recorder {
         .await
     }
 
+    /// Returns `value` as an event payload: inline when small, else stored
+    /// whole in the blob store and referenced as `{"blob": "<hash>"}`.
+    pub async fn payload(&self, value: &Value) -> Result<Json, journal::Error> {
+        let text = serde_json::to_string(value).map_err(journal::Error::Json)?;
+        if text.len() <= INLINE_LIMIT {
+            return Ok(Json(text));
+        }
+        let hash = self.put_blob(text.into_bytes()).await?;
+        Ok(Json(json!({ "blob": hash.to_string() }).to_string()))
+    }
+
+    /// Returns the payload of the outcome recorded at `seq`, blobs resolved.
+    pub async fn outcome_payload(&self, seq: Seq) -> Result<Value, journal::Error> {
+        let j = self.journal.clone();
+        let rec = tokio::task::spawn_blocking(move || j.read(seq))
+            .await
+            .map_err(|e| self.io("read the journal", e.to_string()))??;
+        let json = match rec.map(|r| r.event) {
+            Some(Event::OperationSucceeded { observed, .. }) => observed,
+            _ => return Ok(Value::Null),
+        };
+        resolve(&self.journal, &json)
+    }
+
     /// Stores a blob (durable with the next append).
     pub async fn put_blob(&self, bytes: Vec<u8>) -> Result<BlobHash, journal::Error> {
         let j = self.journal.clone();
         tokio::task::spawn_blocking(move || j.put_blob(&bytes))
             .await
-            .map_err(|e| journal::Error::Io {
-                what: "store a blob",
-                path: self.journal.dir().to_path_buf(),
-                source: std::io::Error::other(e.to_string()),
-            })?
+            .map_err(|e| self.io("store a blob", e.to_string()))?
+    }
+
+    fn io(&self, what: &'static str, e: String) -> journal::Error {
+        journal::Error::Io {
+            what,
+            path: self.journal.dir().to_path_buf(),
+            source: std::io::Error::other(e),
+        }
+    }
+}
+
+/// Returns a payload's value, reading a `{"blob": …}` reference from the blob store.
+pub fn resolve(journal: &Journal, json: &Json) -> Result<Value, journal::Error> {
+    let v = json.value();
+    let Some(hex) = v
+        .as_object()
+        .filter(|m| m.len() == 1)
+        .and_then(|m| m.get("blob"))
+        .and_then(Value::as_str)
+    else {
+        return Ok(v);
+    };
+    let mut hash = [0u8; 32];
+    if hex.len() != 64 || hex::decode_to_slice(hex, &mut hash).is_err() {
+        return Ok(v);
+    }
+    let bytes = journal
+        .get_blob(&BlobHash(hash))?
+        .ok_or_else(|| journal::Error::Corrupt {
+            seq: 0,
+            reason: format!("blob {hex} referenced by a record is missing"),
+        })?;
+    serde_json::from_slice(&bytes).map_err(journal::Error::Json)
+}
+
+/// Returns when a record was made (ms since the epoch; `i64::MAX` if unknown).
+pub fn recorded_at(r: &Recorded) -> i64 {
+    match &r.event {
+        Event::OperationSucceeded { at_ms, .. }
+        | Event::OperationSkipped { at_ms, .. }
+        | Event::OperationIntended { at_ms, .. }
+        | Event::OperationFailed { at_ms, .. }
+        | Event::ObservationRecorded { at_ms, .. }
+        | Event::RunStarted { at_ms, .. } => *at_ms,
+        _ => i64::MAX,
     }
 }
 
@@ -110,18 +226,38 @@ fn closed(name: &str) -> journal::Error {
     }
 }
 
-/// Test hook: when `OVN_MIGRATE_KILL_AT_APPEND=<seq>` is set and `range` (just
-/// made durable) contains that seq, this process is killed with SIGKILL, as an
-/// operator's `kill -9` or a crash would. The crash-at-every-append tests use
-/// it to stop the tool at each journal append in turn.
-pub fn crash_hook(range: &RangeInclusive<Seq>) {
-    let Some(at) = std::env::var("OVN_MIGRATE_KILL_AT_APPEND")
-        .ok()
-        .and_then(|v| v.parse::<Seq>().ok())
-    else {
+/// Returns an event's crash-point name: `Name:subject` (the op, wait or key).
+pub fn describe(e: &Event) -> String {
+    let subject = match e {
+        Event::WaitStarted { wait, .. }
+        | Event::ConditionObserved { wait, .. }
+        | Event::WaitFinished { wait, .. } => wait.clone(),
+        Event::ObservationRecorded { key, .. } => key.clone(),
+        Event::SnapshotRecorded { label, .. } => label.clone(),
+        other => other.op().map(|o| o.0.clone()).unwrap_or_default(),
+    };
+    format!("{}:{subject}", e.name())
+}
+
+static SEEN: Mutex<BTreeMap<String, u32>> = Mutex::new(BTreeMap::new());
+
+/// Test hook: counts the durable appends named `point` (see [`describe`]) in
+/// this process, and when `OVN_MIGRATE_KILL_AT=<point>#<n>` names the one just
+/// made durable, kills this process with SIGKILL, as an operator's `kill -9`
+/// or a crash would. The crash-at-every-append test plans its kill points
+/// from an uninterrupted run's journal and so hits each one exactly, whatever
+/// the timing.
+pub fn crash_point(point: &str) {
+    let Ok(at) = std::env::var("OVN_MIGRATE_KILL_AT") else {
         return;
     };
-    if range.contains(&at) {
+    let n = {
+        let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
+        let n = seen.entry(point.to_string()).or_default();
+        *n += 1;
+        *n
+    };
+    if at == format!("{point}#{n}") {
         let pid = std::process::id().to_string();
         let _ = std::process::Command::new("kill")
             .args(["-9", &pid])

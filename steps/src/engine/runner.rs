@@ -1,33 +1,45 @@
 //! The runner: takes a plan's steps in order and gives each the journal's
 //! promises (intent before effect, resume without double effects).
 //!
-//! For every step it first asks the journal's index what is known:
+//! Before anything else it runs the compensations of spans left open (an
+//! operation done whose undoing operation is not, see
+//! [`crate::engine::Effect::compensated_by`]). Then, for every step, it asks
+//! the journal's index what is known:
 //! * done: skipped (an effect step still re-checks its settle condition,
 //!   which is read-only);
-//! * in doubt (intent, no outcome): re-observed, the verdict journaled, then
-//!   done → outcome recorded; not done → acted on again as the same
-//!   operation; pending → looked at again until the grace period ends;
-//!   ambiguous → the run stops for the operator with both sides shown;
-//! * otherwise: observed; already done → `OperationSkipped` (nothing sent);
-//!   else intent (durable) → effect → outcome, retrying per the policy and
-//!   re-observing before each retry, since a timed-out call may have landed.
+//! * in doubt (intent, no outcome): re-observed, the verdict journaled with
+//!   the observation, then done → outcome recorded; not done → acted on again
+//!   as the same operation; pending → looked at again until the grace period
+//!   ends; ambiguous → the run stops for the operator with both sides shown;
+//! * otherwise: observed (journaled); already done → `OperationSkipped`
+//!   (nothing sent); else intent (durable) → effect → outcome, retrying per
+//!   the policy and re-observing before each retry.
+//!
+//! Consecutive steps of one group run as batches of at most
+//! [`Timing::concurrency`]: every step of a batch observes and decides, the
+//! batch's intents are made durable with one group commit, then the effects
+//! run together. Before any intent the [`Guard`] must still hold (the cluster
+//! lease), else the run stops. A step with a [`Gate`] waits behind it; a step
+//! that expands the plan has its expansion journaled once and inserted.
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use journal::event::now_ms;
-use journal::{Event, Json, ReobservedVerdict};
+use journal::{Event, OpId, OpState, ReobservedVerdict};
 use serde::Serialize;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use super::erased::{ErasedStep, Patience};
 use super::progress::{Progress, ProgressEvent};
 use super::recorder::Recorder;
 use super::retry::RetryPolicy;
-use super::step::{Step, StepError, StepKind, Verdict};
-use super::wait::{Patience, wait_for};
+use super::step::{Gate, StepError, Verdict};
+use super::wait::wait_for;
 
-/// How long the engine waits and retries.
+/// How long the engine waits and retries, and how much runs at once.
 #[derive(Clone, Debug)]
 pub struct Timing {
     /// Interval between polls of a waited-for condition.
@@ -39,6 +51,8 @@ pub struct Timing {
     pub in_doubt_grace: Duration,
     /// Retries of failed calls.
     pub retry: RetryPolicy,
+    /// Operations of one group in flight at once (at least 1).
+    pub concurrency: usize,
 }
 
 impl Default for Timing {
@@ -48,6 +62,7 @@ impl Default for Timing {
             wait_timeout: Duration::from_secs(3600),
             in_doubt_grace: Duration::from_secs(120),
             retry: RetryPolicy::default(),
+            concurrency: 16,
         }
     }
 }
@@ -58,8 +73,12 @@ impl Default for Timing {
 pub enum RunOutcome {
     /// Every step is done.
     Completed,
-    /// Stopped cleanly (Ctrl-C, a wait timed out, the lease was lost); resume continues.
+    /// Stopped cleanly (a signal, a wait timed out); resume continues.
     Paused { reason: String },
+    /// A step waits behind its time gate; resume after `until_ms`.
+    Gated { op: String, until_ms: i64 },
+    /// The guard (the cluster lease) could no longer be proven before an effect.
+    LeaseLost { reason: String },
     /// An in-doubt operation could not be classified: the operator decides.
     NeedsOperator {
         op: String,
@@ -81,6 +100,8 @@ pub struct Counts {
     pub skipped: usize,
     /// In-doubt operations re-observed in this run.
     pub reobserved: usize,
+    /// Compensations run first, for spans a previous run left open.
+    pub compensated: usize,
     /// Not reached.
     pub remaining: usize,
 }
@@ -92,10 +113,45 @@ pub struct RunSummary {
     pub counts: Counts,
 }
 
+/// Must hold before every effect's intent (the cluster lease is still provably ours).
+pub trait Guard: Send + Sync {
+    /// Returns why acting is no longer safe, if it is not.
+    fn check(&self) -> Result<(), String>;
+}
+
+/// A guard that always holds (tests, read-only runs).
+pub struct NoGuard;
+
+impl Guard for NoGuard {
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Where the time comes from (time gates), so tests can move it.
+pub trait Clock: Send + Sync {
+    /// Returns milliseconds since the Unix epoch.
+    fn now_ms(&self) -> i64;
+}
+
+/// The system clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        now_ms()
+    }
+}
+
 /// Why a step stopped the run.
 #[derive(Debug)]
 pub(crate) enum Stop {
     Paused(String),
+    Gated {
+        op: String,
+        until_ms: i64,
+    },
+    LeaseLost(String),
     NeedsOperator {
         op: String,
         detail: String,
@@ -116,15 +172,45 @@ impl Stop {
     pub(crate) fn journal(e: journal::Error) -> Stop {
         Stop::Journal(e)
     }
+
+    fn undecodable(op: &str, e: String) -> Stop {
+        Stop::Failed {
+            op: op.to_string(),
+            error: format!(
+                "{e} (a journaled value does not fit the step: a bug, or a journal of another version)"
+            ),
+        }
+    }
 }
 
-/// What every step of a run shares: the journal, timing, cancellation, progress.
+/// What every step of a run shares.
 #[derive(Clone, Copy)]
-pub(crate) struct Env<'a> {
+pub struct Env<'a> {
     pub rec: &'a Recorder,
     pub timing: &'a Timing,
     pub cancel: &'a CancellationToken,
     pub progress: &'a dyn Progress,
+    pub guard: &'a dyn Guard,
+    pub clock: &'a dyn Clock,
+    /// Run read-only steps again although the journal has them done (a run
+    /// with no effect yet: its checks must hold now, not when first run).
+    pub recheck_reads: bool,
+}
+
+/// Builds a step from its serialised operation (the workflow's; used for expansions).
+pub type MakeStep<'a, Cx> = &'a (dyn Fn(&Value) -> Result<Box<dyn ErasedStep<Cx>>, String> + Sync);
+
+/// A plan as the runner holds it: its steps, the operations already
+/// expanded (per the journal), and how to build expanded operations.
+pub struct Ops<'a, Cx> {
+    pub steps: Vec<Box<dyn ErasedStep<Cx>>>,
+    pub expanded: BTreeSet<String>,
+    pub make: MakeStep<'a, Cx>,
+}
+
+/// The journal key under which an operation's expansion is recorded.
+pub fn expansion_key(op: &str) -> String {
+    format!("plan-expanded/{op}")
 }
 
 enum End {
@@ -133,76 +219,72 @@ enum End {
     Reobserved,
 }
 
-/// Runs `steps` in order; consecutive steps of one group run concurrently.
-/// Returns how the run ended; journal failures are errors.
-pub async fn run<S: Step>(
-    steps: &[S],
-    cx: &S::Cx,
-    rec: &Recorder,
-    timing: &Timing,
-    cancel: &CancellationToken,
-    progress: &dyn Progress,
+/// Runs the plan's steps in order; consecutive steps of one group run in
+/// batches of at most `timing.concurrency`. Returns how the run ended;
+/// journal failures are errors.
+pub async fn run<Cx: Send + Sync>(
+    ops: &mut Ops<'_, Cx>,
+    cx: &Cx,
+    env: Env<'_>,
 ) -> Result<RunSummary, journal::Error> {
-    let env = Env {
-        rec,
-        timing,
-        cancel,
-        progress,
-    };
-    let total = steps.len();
     let mut counts = Counts::default();
-    let mut i = 0;
-    while i < total {
-        if cancel.is_cancelled() {
-            counts.remaining = total - i;
-            return pause(rec, counts, "interrupted".into()).await;
+    match compensate(&ops.steps, cx, env).await {
+        Ok(n) => counts.compensated = n,
+        Err(stop) => {
+            counts.remaining = ops.steps.len();
+            return stopped(env, counts, stop).await;
         }
-        let group = steps[i].group();
+    }
+    let mut i = 0;
+    while i < ops.steps.len() {
+        if env.cancel.is_cancelled() {
+            counts.remaining = ops.steps.len() - i;
+            return stopped(env, counts, Stop::Paused("interrupted".into())).await;
+        }
+        let group = ops.steps[i].group();
         let mut j = i + 1;
-        while group.is_some() && j < total && steps[j].group() == group {
+        while group.is_some() && j < ops.steps.len() && ops.steps[j].group() == group {
             j += 1;
         }
-        let results = join_all(
-            steps[i..j]
-                .iter()
-                .enumerate()
-                .map(|(k, s)| run_one(s, cx, env, i + k + 1, total)),
-        )
-        .await;
+        let total = ops.steps.len();
+        let width = env.timing.concurrency.max(1);
         let mut stop = None;
-        for r in results {
-            match r {
-                Ok(End::Done) => counts.done += 1,
-                Ok(End::Skipped) => counts.skipped += 1,
-                Ok(End::Reobserved) => {
-                    counts.reobserved += 1;
-                    counts.done += 1;
+        let mut start = i;
+        while start < j && stop.is_none() {
+            let end = (start + width).min(j);
+            let batch = &ops.steps[start..end];
+            for r in run_batch(&ops.steps, batch, cx, env, start, total).await {
+                match r {
+                    Ok(End::Done) => counts.done += 1,
+                    Ok(End::Skipped) => counts.skipped += 1,
+                    Ok(End::Reobserved) => {
+                        counts.reobserved += 1;
+                        counts.done += 1;
+                    }
+                    Err(s) => {
+                        counts.remaining += 1;
+                        stop = stop.or(Some(s));
+                    }
                 }
-                Err(s) => {
-                    counts.remaining += 1;
-                    stop = stop.or(Some(s));
+            }
+            start = end;
+        }
+        if let Some(stop) = stop {
+            counts.remaining += ops.steps.len() - start;
+            return stopped(env, counts, stop).await;
+        }
+        // Expansions of this group's operations go right after the group.
+        let mut added = Vec::new();
+        for k in i..j {
+            match expand(ops, k, env).await {
+                Ok(mut more) => added.append(&mut more),
+                Err(stop) => {
+                    counts.remaining += ops.steps.len() - j;
+                    return stopped(env, counts, stop).await;
                 }
             }
         }
-        if let Some(stop) = stop {
-            counts.remaining += total - j;
-            let outcome = match stop {
-                Stop::Journal(e) => return Err(e),
-                Stop::Paused(reason) => return pause(rec, counts, reason).await,
-                Stop::NeedsOperator { op, detail, live } => {
-                    RunOutcome::NeedsOperator { op, detail, live }
-                }
-                Stop::CheckFailed { op, detail } => RunOutcome::CheckFailed { op, detail },
-                Stop::Failed { op, error } => RunOutcome::Failed { op, error },
-            };
-            let reason = serde_json::to_string(&outcome).unwrap_or_default();
-            rec.append(Event::RunPaused {
-                reason,
-                at_ms: now_ms(),
-            })
-            .await?;
-            return Ok(RunSummary { outcome, counts });
-        }
+        ops.steps.splice(j..j, added);
         i = j;
     }
     Ok(RunSummary {
@@ -211,35 +293,372 @@ pub async fn run<S: Step>(
     })
 }
 
-async fn pause(
-    rec: &Recorder,
-    counts: Counts,
-    reason: String,
-) -> Result<RunSummary, journal::Error> {
-    rec.append(Event::RunPaused {
-        reason: reason.clone(),
-        at_ms: now_ms(),
-    })
-    .await?;
-    Ok(RunSummary {
-        outcome: RunOutcome::Paused { reason },
-        counts,
-    })
+/// Journals how the run stopped and returns the summary (journal failures are errors).
+async fn stopped(env: Env<'_>, counts: Counts, stop: Stop) -> Result<RunSummary, journal::Error> {
+    let outcome = match stop {
+        Stop::Journal(e) => return Err(e),
+        Stop::Paused(reason) => RunOutcome::Paused { reason },
+        Stop::Gated { op, until_ms } => RunOutcome::Gated { op, until_ms },
+        Stop::LeaseLost(reason) => RunOutcome::LeaseLost { reason },
+        Stop::NeedsOperator { op, detail, live } => RunOutcome::NeedsOperator { op, detail, live },
+        Stop::CheckFailed { op, detail } => RunOutcome::CheckFailed { op, detail },
+        Stop::Failed { op, error } => RunOutcome::Failed { op, error },
+    };
+    let reason = match &outcome {
+        RunOutcome::Paused { reason } => reason.clone(),
+        other => serde_json::to_string(other).unwrap_or_default(),
+    };
+    env.rec
+        .append(Event::RunPaused {
+            reason,
+            at_ms: now_ms(),
+        })
+        .await?;
+    Ok(RunSummary { outcome, counts })
 }
 
-async fn run_one<S: Step>(
-    step: &S,
-    cx: &S::Cx,
+fn state_of(env: Env<'_>, op: &OpId) -> Result<OpState, Stop> {
+    Ok(env
+        .rec
+        .journal()
+        .op_state(op)
+        .map_err(Stop::Journal)?
+        .unwrap_or_default())
+}
+
+/// The journal key that records that `op`'s effect was undone by its compensation.
+pub fn compensated_key(op: &str) -> String {
+    format!("compensated/{op}")
+}
+
+/// Returns whether a compensation of `op` was journaled after record `after`.
+fn compensated_after(env: Env<'_>, op: &str, after: u64) -> Result<bool, Stop> {
+    let key = compensated_key(op);
+    for r in env.rec.journal().iter(after + 1) {
+        if let Event::ObservationRecorded { key: k, .. } = r.map_err(Stop::Journal)?.event
+            && k == key
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Returns whether the compensation `comp` of `state` is owed: the
+/// compensated op has an intent newer than the compensation's last success.
+fn owes(state: &OpState, comp: &OpState) -> bool {
+    match (state.intent, comp.outcome.filter(|_| comp.done)) {
+        (Some(_), None) => true,
+        (Some(i), Some(c)) => i > c,
+        _ => false,
+    }
+}
+
+/// Returns whether a step counts as done: its last outcome is a success or
+/// skip, no compensation undid it since, and (for a compensation) every
+/// operation it undoes has acted no later than it.
+fn effectively_done<Cx>(
+    step: &dyn ErasedStep<Cx>,
+    state: &OpState,
+    env: Env<'_>,
+    compensates: &[String],
+) -> Result<bool, Stop> {
+    if !state.done {
+        return Ok(false);
+    }
+    if step.as_effect().and_then(|e| e.compensated_by()).is_some()
+        && compensated_after(env, &step.spec().op.0, state.outcome.unwrap_or(0))?
+    {
+        return Ok(false);
+    }
+    for a in compensates {
+        if owes(&state_of(env, &OpId(a.clone()))?, state) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Runs first the compensations of spans a previous run left open; returns how many ran.
+async fn compensate<Cx: Send + Sync>(
+    steps: &[Box<dyn ErasedStep<Cx>>],
+    cx: &Cx,
+    env: Env<'_>,
+) -> Result<usize, Stop> {
+    let mut n = 0;
+    for s in steps {
+        let Some(comp_id) = s.as_effect().and_then(|e| e.compensated_by()) else {
+            continue;
+        };
+        let Some(comp) = steps.iter().find(|c| c.spec().op.0 == comp_id) else {
+            return Err(Stop::Failed {
+                op: s.spec().op.0.clone(),
+                error: format!("its compensation {comp_id} is not in the plan"),
+            });
+        };
+        let mine = state_of(env, &s.spec().op)?;
+        let theirs = state_of(env, &comp.spec().op)?;
+        if owes(&mine, &theirs) {
+            run_one(comp.as_ref(), cx, env, 0, steps.len(), Force::Again).await?;
+            // The span is undone: its first operation runs again.
+            env.rec
+                .observe(
+                    &compensated_key(&s.spec().op.0),
+                    &serde_json::json!({ "by": comp_id }),
+                )
+                .await
+                .map_err(Stop::Journal)?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Journals and builds the expansion of step `k`, once; returns the new steps.
+async fn expand<Cx: Send + Sync>(
+    ops: &mut Ops<'_, Cx>,
+    k: usize,
+    env: Env<'_>,
+) -> Result<Vec<Box<dyn ErasedStep<Cx>>>, Stop> {
+    let step = &ops.steps[k];
+    let name = step.spec().op.0.clone();
+    if ops.expanded.contains(&name) {
+        return Ok(Vec::new());
+    }
+    let state = state_of(env, &step.spec().op)?;
+    // The expansion is made from the outcome as journaled, so a run that died
+    // between the outcome and the expansion makes the same one on resume.
+    let outcome = match state.outcome.filter(|_| state.done) {
+        Some(seq) => env.rec.outcome_payload(seq).await.map_err(Stop::Journal)?,
+        None => return Ok(Vec::new()),
+    };
+    let Some(planned) = step.expand(&outcome) else {
+        return Ok(Vec::new());
+    };
+    let planned = planned.map_err(|e| Stop::Failed {
+        op: name.clone(),
+        error: format!("plan the operations that follow from it: {e}"),
+    })?;
+    let mut built = Vec::new();
+    for v in &planned {
+        built.push((ops.make)(v).map_err(|e| Stop::undecodable(&name, e))?);
+    }
+    env.rec
+        .observe(&expansion_key(&name), &Value::Array(planned))
+        .await
+        .map_err(Stop::Journal)?;
+    ops.expanded.insert(name);
+    Ok(built)
+}
+
+/// What phase 1 of a batch left to do for one step.
+enum Prepared {
+    Finished(End),
+    Act {
+        live: Value,
+        attempt: u32,
+        reobserved: bool,
+    },
+}
+
+/// Whether a done operation is looked at again.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Force {
+    /// As the journal says.
+    No,
+    /// Run it again although it is done (a compensation owed).
+    Again,
+}
+
+async fn run_batch<Cx: Send + Sync>(
+    all: &[Box<dyn ErasedStep<Cx>>],
+    batch: &[Box<dyn ErasedStep<Cx>>],
+    cx: &Cx,
+    env: Env<'_>,
+    first: usize,
+    total: usize,
+) -> Vec<Result<End, Stop>> {
+    // Phase 1: every step observes and decides; read-only ones finish here.
+    let prepared = join_all(batch.iter().enumerate().map(|(k, s)| {
+        let name = &s.spec().op.0;
+        let undoes: Vec<String> = all
+            .iter()
+            .filter(|o| o.as_effect().and_then(|e| e.compensated_by()).as_ref() == Some(name))
+            .map(|o| o.spec().op.0.clone())
+            .collect();
+        async move {
+            prepare(
+                s.as_ref(),
+                &undoes,
+                cx,
+                env,
+                first + k + 1,
+                total,
+                Force::No,
+            )
+            .await
+        }
+    }))
+    .await;
+    // Phase 2: the intents of the steps that act, in one group commit.
+    let mut acting = Vec::new();
+    let mut results: Vec<Option<Result<End, Stop>>> = Vec::new();
+    for (k, p) in prepared.into_iter().enumerate() {
+        match p {
+            Ok(Prepared::Finished(end)) => results.push(Some(Ok(end))),
+            Err(stop) => results.push(Some(Err(stop))),
+            Ok(Prepared::Act {
+                live,
+                attempt,
+                reobserved,
+            }) => {
+                results.push(None);
+                acting.push((k, live, attempt, reobserved));
+            }
+        }
+    }
+    if acting.is_empty() {
+        return results.into_iter().map(Option::unwrap).collect();
+    }
+    let intents = acting
+        .iter()
+        .map(|(k, live, attempt, _)| intent_event(batch[*k].as_ref(), live, *attempt + 1))
+        .collect::<Result<Vec<_>, Stop>>();
+    let committed = match intents {
+        Err(stop) => Err(stop),
+        Ok(intents) => match env.guard.check() {
+            Err(why) => Err(Stop::LeaseLost(why)),
+            Ok(()) => {
+                let params: Vec<Value> = intents.iter().map(|(_, p)| p.clone()).collect();
+                env.rec
+                    .append_all(intents.into_iter().map(|(e, _)| e).collect())
+                    .await
+                    .map(|_| params)
+                    .map_err(Stop::Journal)
+            }
+        },
+    };
+    let params = match committed {
+        Ok(p) => p,
+        Err(stop) => {
+            let mut first_stop = Some(stop);
+            for (k, ..) in &acting {
+                results[*k] = Some(Err(first_stop
+                    .take()
+                    .unwrap_or(Stop::Paused("stopped with the rest of its batch".into()))));
+            }
+            return results.into_iter().map(Option::unwrap).collect();
+        }
+    };
+    // Phase 3: the effects, together.
+    let done = join_all(acting.iter().zip(params).map(|((k, _, attempt, reob), p)| {
+        let step = batch[*k].as_ref();
+        async move { (*k, act_loop(step, cx, env, *attempt + 1, p, *reob).await) }
+    }))
+    .await;
+    for (k, r) in done {
+        results[k] = Some(r);
+    }
+    results.into_iter().map(Option::unwrap).collect()
+}
+
+/// Returns the intent event for `step` acting on `live` as `attempt`, with its parameters.
+fn intent_event<Cx>(
+    step: &dyn ErasedStep<Cx>,
+    live: &Value,
+    attempt: u32,
+) -> Result<(Event, Value), Stop> {
+    let spec = step.spec();
+    let eff = step.as_effect().expect("only effects act");
+    let params = eff
+        .params(live)
+        .map_err(|e| Stop::undecodable(&spec.op.0, e))?;
+    let event = Event::OperationIntended {
+        op: spec.op.clone(),
+        step: spec.step.clone(),
+        action: spec.action.clone(),
+        target: spec.target.clone(),
+        idempotency_key: spec.idempotency_key.clone(),
+        attempt,
+        params: journal::Json::of(&params).map_err(Stop::Journal)?,
+        at_ms: now_ms(),
+    };
+    Ok((event, params))
+}
+
+/// Runs one step to its end alone (compensations, tests).
+async fn run_one<Cx: Send + Sync>(
+    step: &dyn ErasedStep<Cx>,
+    cx: &Cx,
     env: Env<'_>,
     index: usize,
     total: usize,
+    force: Force,
 ) -> Result<End, Stop> {
-    let Env {
-        rec,
-        timing,
-        cancel,
-        progress,
-    } = env;
+    match prepare(step, &[], cx, env, index, total, force).await? {
+        Prepared::Finished(end) => Ok(end),
+        Prepared::Act {
+            live,
+            attempt,
+            reobserved,
+        } => {
+            if let Err(why) = env.guard.check() {
+                return Err(Stop::LeaseLost(why));
+            }
+            let (event, params) = intent_event(step, &live, attempt + 1)?;
+            env.rec.append(event).await.map_err(Stop::Journal)?;
+            act_loop(step, cx, env, attempt + 1, params, reobserved).await
+        }
+    }
+}
+
+/// Returns the parameters of the last intent of `state`, if any.
+async fn recorded_intent(env: Env<'_>, state: &OpState) -> Result<Option<Value>, Stop> {
+    let Some(seq) = state.intent else {
+        return Ok(None);
+    };
+    match env
+        .rec
+        .journal()
+        .read(seq)
+        .map_err(Stop::Journal)?
+        .map(|r| r.event)
+    {
+        Some(Event::OperationIntended { params, .. }) => Ok(Some(params.value())),
+        _ => Ok(None),
+    }
+}
+
+/// Returns when the gate opens (ms since the epoch), if it is closed now.
+fn gate_closed(env: Env<'_>, gate: &Gate) -> Result<Option<i64>, Stop> {
+    let wait_ms = gate.wait.as_millis() as i64;
+    let state = state_of(env, &OpId(gate.after.clone()))?;
+    let Some(seq) = state.outcome.filter(|_| state.done) else {
+        // The gate's event has not happened: the gate cannot open yet.
+        return Ok(Some(i64::MAX));
+    };
+    let at = env
+        .rec
+        .journal()
+        .read(seq)
+        .map_err(Stop::Journal)?
+        .map(|r| super::recorder::recorded_at(&r))
+        .unwrap_or(i64::MAX);
+    let until = at.saturating_add(wait_ms);
+    Ok((env.clock.now_ms() < until).then_some(until))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn prepare<Cx: Send + Sync>(
+    step: &dyn ErasedStep<Cx>,
+    compensates: &[String],
+    cx: &Cx,
+    env: Env<'_>,
+    index: usize,
+    total: usize,
+    force: Force,
+) -> Result<Prepared, Stop> {
+    let Env { rec, progress, .. } = env;
     let spec = step.spec();
     let op = spec.op.clone();
     let name = op.0.clone();
@@ -250,66 +669,45 @@ async fn run_one<S: Step>(
         index,
         total,
     });
-    let state = rec
-        .journal()
-        .op_state(&op)
-        .map_err(Stop::Journal)?
-        .unwrap_or_default();
     let finished = |result| {
         progress.on(&ProgressEvent::Finished {
             op: name.clone(),
             result,
         })
     };
-    // The parameters of the last recorded intent (e.g. the bootID before a reboot).
-    let mut intent: Option<Value> = match state.intent {
-        Some(seq) => match rec
-            .journal()
-            .read(seq)
-            .map_err(Stop::Journal)?
-            .map(|r| r.event)
-        {
-            Some(Event::OperationIntended { params, .. }) => Some(params.value()),
-            _ => None,
-        },
-        None => None,
-    };
-    let settle = |live: Value, intent: Option<Value>| async move {
-        match step.condition(&live, intent.as_ref()) {
-            Some(_) => wait_for(step, cx, env, Patience::Poll, intent.as_ref())
-                .await
-                .map(|_| ()),
-            None => Ok(()),
+    let state = state_of(env, &op)?;
+    let done = force == Force::No && effectively_done(step, &state, env, compensates)?;
+    if !done && let Some(gate) = step.gate() {
+        if let Some(until_ms) = gate_closed(env, &gate)? {
+            return Err(Stop::Gated { op: name, until_ms });
         }
-    };
+    }
 
-    if step.kind() != StepKind::Effect {
-        if state.done {
+    let Some(eff) = step.as_effect() else {
+        if done && !env.recheck_reads {
             finished("skipped");
-            return Ok(End::Skipped);
+            return Ok(Prepared::Finished(End::Skipped));
         }
-        let patience = if step.kind() == StepKind::Check {
-            Patience::None
-        } else {
-            Patience::Poll
-        };
         let started = Instant::now();
-        let met = wait_for(step, cx, env, patience, None).await?;
+        let patience = step.patience();
+        let met = wait_for(step, cx, env, patience, &|live: &Value| step.watch(live)).await?;
+        let observed = rec.payload(&met).await.map_err(Stop::Journal)?;
         rec.append(Event::OperationSucceeded {
             op,
             attempt: 0,
             http_status: None,
-            observed: Json::of(&met).map_err(Stop::Journal)?,
+            observed,
             duration_ms: started.elapsed().as_millis() as u64,
             at_ms: now_ms(),
         })
         .await
         .map_err(Stop::Journal)?;
         finished("done");
-        return Ok(End::Done);
-    }
+        return Ok(Prepared::Finished(End::Done));
+    };
 
-    if state.done {
+    let intent = recorded_intent(env, &state).await?;
+    if done {
         // Settle again only if it was interrupted: a later step may have
         // undone a condition this one waited for (M11 removes what M3 awaited).
         if rec
@@ -319,39 +717,45 @@ async fn run_one<S: Step>(
             .is_none()
         {
             let live = observe_retrying(step, cx, env).await?;
-            settle(live, intent).await?;
+            settle(step, cx, env, &live, intent.as_ref()).await?;
         }
         finished("skipped");
-        return Ok(End::Skipped);
+        return Ok(Prepared::Finished(End::Skipped));
     }
 
-    let mut attempt = state.attempts;
-    let mut reobserved = false;
-    let (verdict, live) = judge(step, cx, env, intent.as_ref()).await?;
-    if state.in_doubt() {
-        reobserved = true;
+    let attempt = state.attempts;
+    // A forced run (a compensation owed) is judged afresh, without the old intent.
+    let in_doubt = state.in_doubt() && force == Force::No;
+    let judged_intent = if force == Force::Again { None } else { intent };
+    let (verdict, live) = judge(eff, step, cx, env, judged_intent.as_ref()).await?;
+    if in_doubt {
         let v = match &verdict {
             Verdict::Done(_) => ReobservedVerdict::Done,
             Verdict::NotDone(_) | Verdict::Pending(_) => ReobservedVerdict::NotDone,
             Verdict::Ambiguous(_) => ReobservedVerdict::Ambiguous,
         };
+        let observed = rec.payload(&live).await.map_err(Stop::Journal)?;
         rec.append(Event::OperationReobserved {
             op: op.clone(),
             verdict: v,
-            observed: small_json(&live),
+            observed,
             at_ms: now_ms(),
         })
         .await
         .map_err(Stop::Journal)?;
+    } else {
+        rec.observe(&observation_key(&name), &live)
+            .await
+            .map_err(Stop::Journal)?;
     }
     match verdict {
         Verdict::Done(why) => {
-            let event = if reobserved {
+            let event = if in_doubt {
                 Event::OperationSucceeded {
                     op,
                     attempt,
                     http_status: None,
-                    observed: small_json(&live),
+                    observed: rec.payload(&live).await.map_err(Stop::Journal)?,
                     duration_ms: 0,
                     at_ms: now_ms(),
                 }
@@ -363,62 +767,79 @@ async fn run_one<S: Step>(
                 }
             };
             rec.append(event).await.map_err(Stop::Journal)?;
-            settle(live, intent).await?;
-            finished(if reobserved { "done" } else { "skipped" });
-            return Ok(if reobserved {
+            settle(step, cx, env, &live, judged_intent.as_ref()).await?;
+            finished(if in_doubt { "done" } else { "skipped" });
+            Ok(Prepared::Finished(if in_doubt {
                 End::Reobserved
             } else {
                 End::Skipped
-            });
+            }))
         }
-        Verdict::Ambiguous(detail) => {
-            return Err(Stop::NeedsOperator {
-                op: name,
-                detail,
+        Verdict::Ambiguous(detail) => Err(Stop::NeedsOperator {
+            op: name,
+            detail,
+            live,
+        }),
+        Verdict::NotDone(_) | Verdict::Pending(_) => {
+            if env.cancel.is_cancelled() {
+                return Err(Stop::Paused("interrupted".into()));
+            }
+            Ok(Prepared::Act {
                 live,
-            });
+                attempt,
+                reobserved: in_doubt,
+            })
         }
-        Verdict::NotDone(_) | Verdict::Pending(_) => {}
     }
+}
 
+/// The journal key of the observation an effect step's decision was made on.
+pub fn observation_key(op: &str) -> String {
+    format!("observed/{op}")
+}
+
+/// Acts (its intent is durable), records the outcome, retries per the policy.
+async fn act_loop<Cx: Send + Sync>(
+    step: &dyn ErasedStep<Cx>,
+    cx: &Cx,
+    env: Env<'_>,
+    mut attempt: u32,
+    mut params: Value,
+    reobserved: bool,
+) -> Result<End, Stop> {
+    let Env {
+        rec,
+        timing,
+        cancel,
+        progress,
+        ..
+    } = env;
+    let eff = step.as_effect().expect("only effects act");
+    let spec = step.spec();
+    let op = spec.op.clone();
+    let name = op.0.clone();
     let mut tries = 0;
-    let mut before = live;
     let live = loop {
-        if cancel.is_cancelled() {
-            return Err(Stop::Paused("interrupted".into()));
-        }
-        attempt += 1;
         tries += 1;
-        let params = step.params(&before);
-        intent = Some(params.clone());
-        rec.append(Event::OperationIntended {
-            op: op.clone(),
-            step: spec.step.clone(),
-            action: spec.action.clone(),
-            target: spec.target.clone(),
-            idempotency_key: spec.idempotency_key.clone(),
-            attempt,
-            params: small_json(&params),
-            at_ms: now_ms(),
-        })
-        .await
-        .map_err(Stop::Journal)?;
         let started = Instant::now();
-        let result = step.act(cx).await;
+        let result = eff.act(cx, &params).await;
         let duration_ms = started.elapsed().as_millis() as u64;
         let err = match result {
-            Ok(effect) => {
+            Ok(applied) => {
                 rec.append(Event::OperationSucceeded {
                     op: op.clone(),
                     attempt,
-                    http_status: effect.http_status,
-                    observed: small_json(&effect.observed),
+                    http_status: applied.http_status,
+                    observed: rec
+                        .payload(&applied.observed)
+                        .await
+                        .map_err(Stop::Journal)?,
                     duration_ms,
                     at_ms: now_ms(),
                 })
                 .await
                 .map_err(Stop::Journal)?;
-                break effect.observed;
+                break None;
             }
             Err(e) => e,
         };
@@ -447,20 +868,23 @@ async fn run_one<S: Step>(
         });
         sleep_or_cancel(delay, cancel).await?;
         // The failed call may have landed (a timeout, a dropped connection): look first.
-        let (verdict, live) = judge(step, cx, env, intent.as_ref()).await?;
+        let (verdict, live) = judge(eff, step, cx, env, Some(&params)).await?;
+        rec.observe(&observation_key(&name), &live)
+            .await
+            .map_err(Stop::Journal)?;
         match verdict {
             Verdict::Done(_) => {
                 rec.append(Event::OperationSucceeded {
                     op: op.clone(),
                     attempt,
                     http_status: None,
-                    observed: small_json(&live),
+                    observed: rec.payload(&live).await.map_err(Stop::Journal)?,
                     duration_ms: 0,
                     at_ms: now_ms(),
                 })
                 .await
                 .map_err(Stop::Journal)?;
-                break live;
+                break Some(live);
             }
             Verdict::Ambiguous(detail) => {
                 return Err(Stop::NeedsOperator {
@@ -469,11 +893,29 @@ async fn run_one<S: Step>(
                     live,
                 });
             }
-            Verdict::NotDone(_) | Verdict::Pending(_) => before = live,
+            Verdict::NotDone(_) | Verdict::Pending(_) => {
+                if cancel.is_cancelled() {
+                    return Err(Stop::Paused("interrupted".into()));
+                }
+                if let Err(why) = env.guard.check() {
+                    return Err(Stop::LeaseLost(why));
+                }
+                attempt += 1;
+                let (event, p) = intent_event(step, &live, attempt)?;
+                rec.append(event).await.map_err(Stop::Journal)?;
+                params = p;
+            }
         }
     };
-    settle(live, intent).await?;
-    finished("done");
+    let live = match live {
+        Some(l) => l,
+        None => observe_retrying(step, cx, env).await?,
+    };
+    settle(step, cx, env, &live, Some(&params)).await?;
+    progress.on(&ProgressEvent::Finished {
+        op: name,
+        result: "done",
+    });
     Ok(if reobserved {
         End::Reobserved
     } else {
@@ -481,11 +923,36 @@ async fn run_one<S: Step>(
     })
 }
 
+/// Waits for an effect's settle condition, when it has one.
+async fn settle<Cx: Send + Sync>(
+    step: &dyn ErasedStep<Cx>,
+    cx: &Cx,
+    env: Env<'_>,
+    live: &Value,
+    intent: Option<&Value>,
+) -> Result<(), Stop> {
+    let eff = step.as_effect().expect("only effects settle");
+    let name = &step.spec().op.0;
+    if eff
+        .settle(live, intent)
+        .map_err(|e| Stop::undecodable(name, e))?
+        .is_none()
+    {
+        return Ok(());
+    }
+    wait_for(step, cx, env, Patience::Poll, &|l: &Value| {
+        eff.settle(l, intent)
+    })
+    .await
+    .map(|_| ())
+}
+
 /// Observes and classifies; a pending verdict is looked at again until the
 /// in-doubt grace period ends, then counts as not done.
-async fn judge<S: Step>(
-    step: &S,
-    cx: &S::Cx,
+async fn judge<Cx: Send + Sync>(
+    eff: &dyn super::erased::ErasedEffect<Cx>,
+    step: &dyn ErasedStep<Cx>,
+    cx: &Cx,
     env: Env<'_>,
     intent: Option<&Value>,
 ) -> Result<(Verdict, Value), Stop> {
@@ -493,7 +960,9 @@ async fn judge<S: Step>(
     let deadline = Instant::now() + timing.in_doubt_grace;
     loop {
         let live = observe_retrying(step, cx, env).await?;
-        let verdict = step.classify(&live, intent);
+        let verdict = eff
+            .classify(&live, intent)
+            .map_err(|e| Stop::undecodable(&step.spec().op.0, e))?;
         if !matches!(verdict, Verdict::Pending(_)) || Instant::now() >= deadline {
             return Ok((verdict, live));
         }
@@ -502,9 +971,9 @@ async fn judge<S: Step>(
 }
 
 /// Observes, retrying retryable failures per the policy.
-pub(crate) async fn observe_retrying<S: Step>(
-    step: &S,
-    cx: &S::Cx,
+pub(crate) async fn observe_retrying<Cx: Send + Sync>(
+    step: &dyn ErasedStep<Cx>,
+    cx: &Cx,
     env: Env<'_>,
 ) -> Result<Value, Stop> {
     let Env {
@@ -513,7 +982,7 @@ pub(crate) async fn observe_retrying<S: Step>(
         progress,
         ..
     } = env;
-    let name = step.spec().op.0;
+    let name = step.spec().op.0.clone();
     let mut tries = 0;
     loop {
         tries += 1;
@@ -537,25 +1006,9 @@ pub(crate) async fn observe_retrying<S: Step>(
     }
 }
 
-async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> Result<(), Stop> {
+pub(crate) async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> Result<(), Stop> {
     tokio::select! {
         _ = tokio::time::sleep(d) => Ok(()),
         _ = cancel.cancelled() => Err(Stop::Paused("interrupted".into())),
-    }
-}
-
-/// Returns a JSON document small enough for an event record (truncated text otherwise).
-fn small_json(v: &Value) -> Json {
-    let text = v.to_string();
-    if text.len() <= 1500 {
-        Json(text)
-    } else {
-        let cut = text
-            .char_indices()
-            .map(|(i, _)| i)
-            .take_while(|i| *i <= 1400)
-            .last()
-            .unwrap_or(0);
-        Json(serde_json::json!({ "truncated": &text[..cut] }).to_string())
     }
 }

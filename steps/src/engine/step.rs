@@ -1,22 +1,28 @@
-//! What the engine asks of a step: observe, classify, act, and the condition
-//! that says a wait is over. Decisions (`classify`, `condition`) are pure
-//! functions of an observation, so they can be tested without I/O and
-//! re-derived from the journal.
+//! What the engine asks of a step, as traits a step type implements.
+//!
+//! Every step is a type implementing [`Step`]: it names its operation and
+//! reads the live state into a typed [`Step::Observation`], which the engine
+//! journals in full before deciding on it. What it then decides depends on
+//! what it is:
+//!
+//! * a read-only step implements [`Watch`]: a pure condition on the
+//!   observation, either checked once ([`crate::engine::check`]) or awaited
+//!   ([`crate::engine::wait`]);
+//! * a step that changes something implements [`Effect`]: a pure
+//!   classification of (observation, recorded intent) and the one `act`.
+//!
+//! A read-only step has no `act` to call: it does not implement [`Effect`].
+//! Every decision is a pure function of values the journal holds, so it can
+//! be recomputed from the journal alone (the engine decides on the
+//! observation as it was journaled, after its JSON round trip).
+
+use std::future::Future;
+use std::time::Duration;
 
 use journal::OperationSpec;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
-
-/// How the engine treats a step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StepKind {
-    /// Changes the cluster or cloud: intent, effect, outcome; then waits for
-    /// [`Step::condition`], if it has one.
-    Effect,
-    /// Read-only: polls until [`Step::condition`] is met, fails or times out.
-    Wait,
-    /// Read-only: [`Step::condition`] must be met at once (prechecks).
-    Check,
-}
 
 /// Whether an operation's effect is present in an observation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,12 +48,21 @@ pub enum WaitState {
     Failed(String),
 }
 
+impl WaitState {
+    /// Returns the text of the state.
+    pub fn text(&self) -> &str {
+        match self {
+            WaitState::Met(s) | WaitState::Pending(s) | WaitState::Failed(s) => s,
+        }
+    }
+}
+
 /// What an effect returned.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Effect {
-    /// HTTP status of the mutating call, when there was one.
+pub struct Applied {
+    /// HTTP status of the mutating call, only when the client saw it.
     pub http_status: Option<u16>,
-    /// What the call answered or what was observed after it (kept small).
+    /// What the call answered or what was observed after it (journaled in full).
     pub observed: Value,
 }
 
@@ -55,7 +70,7 @@ pub struct Effect {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct StepError {
-    /// What went wrong, readable after "failed to …".
+    /// What went wrong, readable after "failed to …", with its causes.
     pub message: String,
     /// A retry may succeed (5xx, 409, timeouts, dropped connections).
     pub retryable: bool,
@@ -83,41 +98,89 @@ impl StepError {
     }
 }
 
-/// One operation of a plan, as the engine runs it.
-#[allow(async_fn_in_trait)]
-pub trait Step {
-    /// What every step reads and acts through.
-    type Cx;
+/// A step may run only once this long has passed since another operation's
+/// successful outcome was journaled (e.g. 24 hours after a lease was taken).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Gate {
+    /// The operation whose outcome starts the clock.
+    pub after: String,
+    /// How long after it.
+    pub wait: Duration,
+}
+
+/// One operation of a plan: its identity and its reading of the live state.
+pub trait Step: Send + Sync + 'static {
+    /// What every step of the workflow reads and acts through.
+    type Cx: Send + Sync + 'static;
+    /// What [`Step::observe`] reads; journaled in full before any decision.
+    type Observation: Serialize + DeserializeOwned + Send + 'static;
 
     /// Returns the operation's id, step, action, target and idempotency key.
     fn spec(&self) -> OperationSpec;
-
-    /// Returns how the engine treats it.
-    fn kind(&self) -> StepKind;
 
     /// Returns the group it runs concurrently with (consecutive steps of one group).
     fn group(&self) -> Option<String> {
         None
     }
 
-    /// Reads the live state the decisions need.
-    async fn observe(&self, cx: &Self::Cx) -> Result<Value, StepError>;
-
-    /// Returns what the intent records about the state just before acting
-    /// (e.g. a node's bootID), for judging the effect later; `null` by default.
-    fn params(&self, _live: &Value) -> Value {
-        Value::Null
+    /// Returns the time gate this step waits behind, if any.
+    fn gate(&self) -> Option<Gate> {
+        None
     }
 
-    /// Returns whether the effect is present (effect steps); `intent` holds
-    /// the parameters of the last recorded intent, if there is one.
-    fn classify(&self, live: &Value, intent: Option<&Value>) -> Verdict;
+    /// Returns further operations (serialised, for the workflow to build)
+    /// planned from this step's journaled outcome; `None` for most steps.
+    fn expand(&self, _outcome: &Value) -> Option<Result<Vec<Value>, String>> {
+        None
+    }
 
-    /// Performs the effect once (effect steps).
-    async fn act(&self, cx: &Self::Cx) -> Result<Effect, StepError>;
+    /// Reads the live state the decisions need.
+    fn observe(
+        &self,
+        cx: &Self::Cx,
+    ) -> impl Future<Output = Result<Self::Observation, StepError>> + Send;
+}
 
-    /// Returns the condition a wait or check waits for, or that an effect
-    /// waits for after acting (`intent` as for [`Step::classify`]); `None`
-    /// when an effect has nothing to wait for.
-    fn condition(&self, live: &Value, intent: Option<&Value>) -> Option<WaitState>;
+/// A read-only step: a condition on what it observes.
+pub trait Watch: Step {
+    /// Returns whether the condition is met (pure).
+    fn condition(&self, observed: &Self::Observation) -> WaitState;
+}
+
+/// A step that changes the cluster or cloud: intent, effect, outcome.
+pub trait Effect: Step {
+    /// What the intent records about the state just before acting (e.g. a
+    /// node's bootID), for judging the effect later.
+    type Params: Serialize + DeserializeOwned + Send + Sync + 'static;
+
+    /// Returns the intent's parameters from the observation just before acting.
+    fn params(&self, observed: &Self::Observation) -> Self::Params;
+
+    /// Returns whether the effect is present (pure); `intent` holds the
+    /// parameters of the last recorded intent, if there is one.
+    fn classify(&self, observed: &Self::Observation, intent: Option<&Self::Params>) -> Verdict;
+
+    /// Performs the effect once.
+    fn act(
+        &self,
+        cx: &Self::Cx,
+        params: &Self::Params,
+    ) -> impl Future<Output = Result<Applied, StepError>> + Send;
+
+    /// Returns the condition to wait for after acting (pure); `None` when
+    /// there is nothing to wait for.
+    fn settle(
+        &self,
+        _observed: &Self::Observation,
+        _intent: Option<&Self::Params>,
+    ) -> Option<WaitState> {
+        None
+    }
+
+    /// Returns the id of the later operation that undoes this one (a
+    /// desync's resync): if the run stops between the two, the next execute
+    /// runs that compensation first, and this operation again after it.
+    fn compensated_by(&self) -> Option<String> {
+        None
+    }
 }

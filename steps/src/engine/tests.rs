@@ -2,10 +2,11 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use journal::{Event, Journal, OpId, OpenOptions, OperationSpec, RunInfo, Target};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::*;
@@ -18,6 +19,10 @@ struct World {
     calls: Mutex<BTreeMap<String, u32>>,
     fail_next: Mutex<Vec<StepError>>,
     land_on_failure: Mutex<bool>,
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
+    /// Effects wait this long, so concurrent ones overlap.
+    act_ms: u64,
 }
 
 struct SetFlag {
@@ -28,6 +33,7 @@ struct SetFlag {
 
 impl Step for SetFlag {
     type Cx = World;
+    type Observation = bool;
     fn spec(&self) -> OperationSpec {
         OperationSpec {
             op: OpId(format!("set/{}", self.name)),
@@ -37,30 +43,36 @@ impl Step for SetFlag {
             idempotency_key: self.name.clone(),
         }
     }
-    fn kind(&self) -> StepKind {
-        StepKind::Effect
-    }
     fn group(&self) -> Option<String> {
         self.group.clone()
     }
-    async fn observe(&self, w: &World) -> Result<Value, StepError> {
-        Ok(json!(
-            w.flags
-                .lock()
-                .unwrap()
-                .get(&self.name)
-                .copied()
-                .unwrap_or(false)
-        ))
+    async fn observe(&self, w: &World) -> Result<bool, StepError> {
+        Ok(w.flags
+            .lock()
+            .unwrap()
+            .get(&self.name)
+            .copied()
+            .unwrap_or(false))
     }
-    fn classify(&self, live: &Value, _intent: Option<&Value>) -> Verdict {
-        match (live.as_bool() == Some(true), self.ambiguous) {
+}
+
+impl Effect for SetFlag {
+    type Params = ();
+    fn params(&self, _: &bool) {}
+    fn classify(&self, live: &bool, _intent: Option<&()>) -> Verdict {
+        match (*live, self.ambiguous) {
             (true, _) => Verdict::Done("set".into()),
             (false, true) => Verdict::Ambiguous("cannot tell".into()),
             (false, false) => Verdict::NotDone("unset".into()),
         }
     }
-    async fn act(&self, w: &World) -> Result<Effect, StepError> {
+    async fn act(&self, w: &World, _: &()) -> Result<Applied, StepError> {
+        let now = w.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        w.most_in_flight.fetch_max(now, Ordering::SeqCst);
+        if w.act_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(w.act_ms)).await;
+        }
+        w.in_flight.fetch_sub(1, Ordering::SeqCst);
         *w.calls
             .lock()
             .unwrap()
@@ -74,13 +86,13 @@ impl Step for SetFlag {
             return Err(e);
         }
         w.flags.lock().unwrap().insert(self.name.clone(), true);
-        Ok(Effect {
+        Ok(Applied {
             http_status: Some(200),
-            observed: json!(true),
+            observed: Value::Bool(true),
         })
     }
-    fn condition(&self, live: &Value, _intent: Option<&Value>) -> Option<WaitState> {
-        Some(if live.as_bool() == Some(true) {
+    fn settle(&self, live: &bool, _intent: Option<&()>) -> Option<WaitState> {
+        Some(if *live {
             WaitState::Met("set".into())
         } else {
             WaitState::Pending("unset".into())
@@ -88,15 +100,27 @@ impl Step for SetFlag {
     }
 }
 
-fn flag(name: &str) -> SetFlag {
-    SetFlag {
+fn flag(name: &str) -> Box<dyn ErasedStep<World>> {
+    effect(SetFlag {
         name: name.into(),
         group: None,
         ambiguous: false,
-    }
+    })
 }
 
-fn timing() -> Timing {
+fn grouped(n: usize) -> Vec<Box<dyn ErasedStep<World>>> {
+    (0..n)
+        .map(|i| {
+            effect(SetFlag {
+                name: format!("n{i}"),
+                group: Some("wave-0".into()),
+                ambiguous: false,
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn timing() -> Timing {
     Timing {
         poll: Duration::from_millis(5),
         wait_timeout: Duration::from_secs(5),
@@ -106,10 +130,11 @@ fn timing() -> Timing {
             base: Duration::from_millis(5),
             cap: Duration::from_millis(20),
         },
+        concurrency: 16,
     }
 }
 
-fn journal(dir: &std::path::Path) -> Journal {
+pub(crate) fn journal(dir: &std::path::Path) -> Journal {
     let target = Target {
         cluster_id: "t".into(),
         api_server: "a".into(),
@@ -129,27 +154,46 @@ fn names(j: &Journal) -> Vec<&'static str> {
     j.iter(2).map(|r| r.unwrap().event.name()).collect()
 }
 
-async fn go(steps: &[SetFlag], w: &World, j: &Journal) -> RunSummary {
-    let rec = Recorder::new(j.clone());
-    run(
+fn no_make(_: &Value) -> Result<Box<dyn ErasedStep<World>>, String> {
+    Err("no expansions here".into())
+}
+
+async fn go_with(
+    steps: Vec<Box<dyn ErasedStep<World>>>,
+    w: &World,
+    rec: &Recorder,
+    timing: &Timing,
+    guard: &dyn Guard,
+) -> RunSummary {
+    let mut ops = Ops {
         steps,
-        w,
-        &rec,
-        &timing(),
-        &CancellationToken::new(),
-        &NoProgress,
-    )
-    .await
-    .unwrap()
+        expanded: Default::default(),
+        make: &no_make,
+    };
+    let cancel = CancellationToken::new();
+    let env = Env {
+        rec,
+        timing,
+        cancel: &cancel,
+        progress: &NoProgress,
+        guard,
+        clock: &SystemClock,
+        recheck_reads: false,
+    };
+    run(&mut ops, w, env).await.unwrap()
+}
+
+async fn go(steps: Vec<Box<dyn ErasedStep<World>>>, w: &World, j: &Journal) -> RunSummary {
+    go_with(steps, w, &Recorder::new(j.clone()), &timing(), &NoGuard).await
 }
 
 #[tokio::test]
-async fn fresh_steps_journal_intent_effect_outcome_and_skip_what_is_done() {
+async fn fresh_steps_journal_what_they_saw_intent_effect_outcome_and_skip_what_is_done() {
     let tmp = tempfile::tempdir().unwrap();
     let j = journal(tmp.path());
     let w = World::default();
     w.flags.lock().unwrap().insert("b".into(), true);
-    let s = go(&[flag("a"), flag("b")], &w, &j).await;
+    let s = go(vec![flag("a"), flag("b")], &w, &j).await;
     assert_eq!(s.outcome, RunOutcome::Completed);
     assert_eq!((s.counts.done, s.counts.skipped), (1, 1));
     assert_eq!(
@@ -160,19 +204,27 @@ async fn fresh_steps_journal_intent_effect_outcome_and_skip_what_is_done() {
     assert_eq!(
         names(&j),
         [
+            "ObservationRecorded",
             "OperationIntended",
             "OperationSucceeded",
             "WaitStarted",
             "ConditionObserved",
             "WaitFinished",
+            "ObservationRecorded",
             "OperationSkipped",
             "WaitStarted",
             "ConditionObserved",
             "WaitFinished"
         ]
     );
+    // The decision's input is journaled in full, and so is each condition's.
+    let first = j.read(2).unwrap().unwrap().event;
+    assert!(
+        matches!(&first, Event::ObservationRecorded { key, body, .. } if key == "observed/set/a" && body.0 == "false"),
+        "{first:?}"
+    );
     // A second run finds everything done in the journal and sends nothing.
-    let s = go(&[flag("a"), flag("b")], &w, &j).await;
+    let s = go(vec![flag("a"), flag("b")], &w, &j).await;
     assert_eq!(s.counts.skipped, 2);
     assert_eq!(w.calls.lock().unwrap()["a"], 1);
 }
@@ -187,7 +239,7 @@ async fn retryable_failures_are_retried_and_a_landed_call_is_not_repeated() {
         .unwrap()
         .push(StepError::retryable("503"));
     assert_eq!(
-        go(&[flag("a")], &w, &j).await.outcome,
+        go(vec![flag("a")], &w, &j).await.outcome,
         RunOutcome::Completed
     );
     assert_eq!(w.calls.lock().unwrap()["a"], 2, "one failure, one retry");
@@ -199,7 +251,7 @@ async fn retryable_failures_are_retried_and_a_landed_call_is_not_repeated() {
         .unwrap()
         .push(StepError::retryable("connection reset"));
     assert_eq!(
-        go(&[flag("c")], &w, &j).await.outcome,
+        go(vec![flag("c")], &w, &j).await.outcome,
         RunOutcome::Completed
     );
     assert_eq!(w.calls.lock().unwrap()["c"], 1);
@@ -214,7 +266,7 @@ async fn permanent_failures_stop_the_run() {
         .lock()
         .unwrap()
         .push(StepError::fatal("403 forbidden"));
-    let s = go(&[flag("a"), flag("b")], &w, &j).await;
+    let s = go(vec![flag("a"), flag("b")], &w, &j).await;
     assert!(matches!(s.outcome, RunOutcome::Failed { ref op, .. } if op == "set/a"));
     assert_eq!(s.counts.remaining, 2);
     assert_eq!(*names(&j).last().unwrap(), "RunPaused");
@@ -240,7 +292,7 @@ async fn in_doubt_operations_are_reobserved_on_resume() {
         .unwrap();
     }
     w.flags.lock().unwrap().insert("landed".into(), true);
-    let s = go(&[flag("landed"), flag("lost")], &w, &j).await;
+    let s = go(vec![flag("landed"), flag("lost")], &w, &j).await;
     assert_eq!(s.outcome, RunOutcome::Completed);
     assert_eq!(s.counts.reobserved, 2);
     assert_eq!(
@@ -265,16 +317,16 @@ async fn in_doubt_operations_are_reobserved_on_resume() {
 }
 
 #[tokio::test]
-async fn ambiguous_in_doubt_operations_stop_for_the_operator() {
+async fn ambiguous_operations_stop_for_the_operator() {
     let tmp = tempfile::tempdir().unwrap();
     let j = journal(tmp.path());
     let w = World::default();
     let s = go(
-        &[SetFlag {
+        vec![effect(SetFlag {
             name: "x".into(),
             group: None,
             ambiguous: true,
-        }],
+        })],
         &w,
         &j,
     )
@@ -285,26 +337,80 @@ async fn ambiguous_in_doubt_operations_stop_for_the_operator() {
     assert_eq!(w.calls.lock().unwrap().get("x"), None);
 }
 
-#[tokio::test]
-async fn a_group_shares_one_flush_for_its_intents() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_makes_its_intents_durable_in_one_commit() {
     let tmp = tempfile::tempdir().unwrap();
     let j = journal(tmp.path());
     let w = World::default();
-    let g = Some("wave-0".to_string());
-    let steps: Vec<SetFlag> = (0..4)
-        .map(|i| SetFlag {
-            name: format!("n{i}"),
-            group: g.clone(),
-            ambiguous: false,
-        })
+    let rec = Recorder::new(j.clone());
+    let s = go_with(grouped(8), &w, &rec, &timing(), &NoGuard).await;
+    assert_eq!(s.outcome, RunOutcome::Completed);
+    let intents: Vec<u64> = j
+        .iter(1)
+        .map(Result::unwrap)
+        .filter(|r| matches!(r.event, Event::OperationIntended { .. }))
+        .map(|r| r.seq)
         .collect();
-    assert_eq!(go(&steps, &w, &j).await.outcome, RunOutcome::Completed);
-    let kinds = names(&j);
+    assert_eq!(intents.len(), 8);
+    // One commit (one flush, one fdatasync) holds every intent, and nothing else.
+    let holding: Vec<(u64, u64)> = rec
+        .commit_ranges()
+        .into_iter()
+        .filter(|(a, b)| intents.iter().any(|s| a <= s && s <= b))
+        .collect();
     assert_eq!(
-        &kinds[..4],
-        ["OperationIntended"; 4],
-        "all intents before any effect: {kinds:?}"
+        holding,
+        [(intents[0], intents[7])],
+        "intents {intents:?} across commits {:?}",
+        rec.commit_ranges()
     );
+}
+
+#[tokio::test]
+async fn a_group_runs_at_most_concurrency_operations_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let j = journal(tmp.path());
+    let w = World {
+        act_ms: 20,
+        ..World::default()
+    };
+    let t = Timing {
+        concurrency: 2,
+        ..timing()
+    };
+    let s = go_with(grouped(6), &w, &Recorder::new(j.clone()), &t, &NoGuard).await;
+    assert_eq!(s.outcome, RunOutcome::Completed);
+    assert_eq!(w.most_in_flight.load(Ordering::SeqCst), 2);
+    assert_eq!(w.calls.lock().unwrap().len(), 6);
+}
+
+struct Lost;
+
+impl Guard for Lost {
+    fn check(&self) -> Result<(), String> {
+        Err("the cluster lease expired 3 s ago".into())
+    }
+}
+
+#[tokio::test]
+async fn nothing_is_intended_once_the_guard_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let j = journal(tmp.path());
+    let w = World::default();
+    let s = go_with(
+        vec![flag("a")],
+        &w,
+        &Recorder::new(j.clone()),
+        &timing(),
+        &Lost,
+    )
+    .await;
+    assert!(
+        matches!(s.outcome, RunOutcome::LeaseLost { ref reason } if reason.contains("expired"))
+    );
+    assert!(w.calls.lock().unwrap().is_empty());
+    assert!(!names(&j).contains(&"OperationIntended"));
+    assert_eq!(*names(&j).last().unwrap(), "RunPaused");
 }
 
 #[tokio::test]
@@ -315,9 +421,22 @@ async fn cancellation_pauses_before_the_next_operation() {
     let rec = Recorder::new(j.clone());
     let cancel = CancellationToken::new();
     cancel.cancel();
-    let s = run(&[flag("a")], &w, &rec, &timing(), &cancel, &NoProgress)
-        .await
-        .unwrap();
+    let mut ops = Ops {
+        steps: vec![flag("a")],
+        expanded: Default::default(),
+        make: &no_make,
+    };
+    let t = timing();
+    let env = Env {
+        rec: &rec,
+        timing: &t,
+        cancel: &cancel,
+        progress: &NoProgress,
+        guard: &NoGuard,
+        clock: &SystemClock,
+        recheck_reads: false,
+    };
+    let s = run(&mut ops, &w, env).await.unwrap();
     assert_eq!(
         s.outcome,
         RunOutcome::Paused {
@@ -325,4 +444,15 @@ async fn cancellation_pauses_before_the_next_operation() {
         }
     );
     assert!(w.calls.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn large_observations_are_journaled_whole_in_the_blob_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let j = journal(tmp.path());
+    let rec = Recorder::new(j.clone());
+    let big = Value::String("x".repeat(10_000));
+    let json = rec.payload(&big).await.unwrap();
+    assert!(json.0.len() < 100, "a reference, not the text: {}", json.0);
+    assert_eq!(resolve(&j, &json).unwrap(), big);
 }

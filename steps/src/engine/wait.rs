@@ -1,37 +1,36 @@
 //! Waiting for a step's condition: poll, journal each change of the
-//! condition (never each poll), stop on met, failed, timeout or cancellation.
+//! condition with the observation it was read from (never each poll), stop
+//! on met, failed, timeout or cancellation.
 
 use std::time::Instant;
 
-use journal::{Event, Json, WaitOutcome};
+use journal::event::now_ms;
+use journal::{Event, WaitOutcome};
+use serde_json::Value;
 
+use super::erased::{ErasedStep, Patience};
 use super::progress::ProgressEvent;
 use super::runner::{Env, Stop, observe_retrying};
-use super::step::{Step, WaitState};
-use journal::event::now_ms;
+use super::step::WaitState;
 
-/// How a wait treats a condition that is not met yet.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Patience {
-    /// Keep polling until the deadline.
-    Poll,
-    /// Not met now means failed (prechecks).
-    None,
-}
+/// A condition on a journaled observation (`None`: nothing to wait for).
+pub(crate) type Condition<'a> = &'a (dyn Fn(&Value) -> Result<Option<WaitState>, String> + Sync);
 
-/// Waits for `step`'s condition; returns the met condition's text.
-pub(crate) async fn wait_for<S: Step>(
-    step: &S,
-    cx: &S::Cx,
+/// Waits for `condition` on `step`'s observations; returns the observation
+/// that met it.
+pub(crate) async fn wait_for<Cx: Send + Sync>(
+    step: &dyn ErasedStep<Cx>,
+    cx: &Cx,
     env: Env<'_>,
     patience: Patience,
-    intent: Option<&serde_json::Value>,
-) -> Result<String, Stop> {
+    condition: Condition<'_>,
+) -> Result<Value, Stop> {
     let Env {
         rec,
         timing,
         cancel,
         progress,
+        ..
     } = env;
     let spec = step.spec();
     let wait = spec.op.0.clone();
@@ -52,17 +51,20 @@ pub(crate) async fn wait_for<S: Step>(
     };
     loop {
         let live = observe_retrying(step, cx, env).await?;
-        let state = step
-            .condition(&live, intent)
+        let state = condition(&live)
+            .map_err(|e| Stop::Failed {
+                op: wait.clone(),
+                error: e,
+            })?
             .unwrap_or(WaitState::Met("nothing to wait for".into()));
-        let text = match &state {
-            WaitState::Met(s) | WaitState::Pending(s) | WaitState::Failed(s) => s.clone(),
-        };
+        let text = state.text().to_string();
         if last.as_ref() != Some(&text) {
+            // The change is journaled with the object it was read from.
+            let detail = rec.payload(&live).await.map_err(jerr)?;
             rec.append(Event::ConditionObserved {
                 wait: wait.clone(),
                 condition: text.clone(),
-                detail: Json::null(),
+                detail,
                 at_ms: now_ms(),
             })
             .await
@@ -74,9 +76,9 @@ pub(crate) async fn wait_for<S: Step>(
             last = Some(text.clone());
         }
         match state {
-            WaitState::Met(s) => {
+            WaitState::Met(_) => {
                 rec.append(finish(WaitOutcome::Met)).await.map_err(jerr)?;
-                return Ok(s);
+                return Ok(live);
             }
             WaitState::Failed(s) => {
                 rec.append(finish(WaitOutcome::Failed))

@@ -14,6 +14,7 @@ pub mod finding;
 pub mod geneve;
 pub mod identity;
 pub mod ini;
+pub mod merge;
 pub mod migrate;
 pub mod multus;
 pub mod names;

@@ -3,16 +3,20 @@
 //! `plan` discovers and journals a plan without changing anything; `run`
 //! executes the current plan (making one first if needed) after confirmation,
 //! or carries on an interrupted run; `resume` carries on an interrupted run;
-//! `status` reports where the current run is. The shared pieces (connecting,
-//! the engine's progress on the terminal, exit codes from outcomes) are in
-//! [`common`].
+//! `status` reports where the current run is. They are thin: connecting is
+//! [`connect`], the workflow's presentation [`workflow`], its errors
+//! [`errors`], and planning, running and resuming the generic
+//! [`crate::driver`].
 
 pub mod common;
+pub mod connect;
+pub mod errors;
 pub mod options;
 pub mod plan;
 pub mod resume;
 pub mod run;
 pub mod status;
+pub mod workflow;
 
 use clap::Subcommand;
 

@@ -8,6 +8,7 @@ use clap::Args;
 use steps::engine::{RetryPolicy, Timing};
 use steps::kuryr::migrate::{MigrationOptions, RebootChoice};
 
+use crate::driver::RunTiming;
 use crate::error::{CliError, Result};
 
 /// What the migration should set and how it reboots nodes.
@@ -35,12 +36,24 @@ pub struct MigrateFlags {
     /// Nodes of a pool rebooted at once, as POOL=N (repeatable; the control plane defaults to 1).
     #[arg(long, value_name = "POOL=N")]
     pub max_unavailable: Vec<String>,
-    /// Nodes rebooted at once in pools not named by --max-unavailable.
-    #[arg(long, default_value_t = 1)]
-    pub default_max_unavailable: usize,
+    /// Nodes rebooted at once in pools not named by --max-unavailable [default: 1].
+    #[arg(long, value_name = "N")]
+    pub default_max_unavailable: Option<usize>,
 }
 
 impl MigrateFlags {
+    /// Returns whether any migration option was named on the command line.
+    pub fn named(&self) -> bool {
+        self.mtu.is_some()
+            || self.geneve_port.is_some()
+            || self.v4_internal_subnet.is_some()
+            || self.v6_internal_subnet.is_some()
+            || !self.cluster_network.is_empty()
+            || self.reboot_command.is_some()
+            || !self.max_unavailable.is_empty()
+            || self.default_max_unavailable.is_some()
+    }
+
     /// Returns the options these flags ask for.
     pub fn options(&self) -> Result<MigrationOptions> {
         let mut cluster_network = Vec::new();
@@ -79,7 +92,7 @@ impl MigrateFlags {
                 None => RebootChoice::Nova,
             },
             max_unavailable,
-            default_max_unavailable: self.default_max_unavailable,
+            default_max_unavailable: self.default_max_unavailable.unwrap_or(1),
         })
     }
 }
@@ -109,6 +122,9 @@ pub struct TimingFlags {
     /// Seconds one request to the Kubernetes API or OpenStack may take before it is abandoned.
     #[arg(long, default_value_t = 60, value_name = "S")]
     pub request_timeout_s: u64,
+    /// Operations of one group (a reboot wave) in flight at once.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub concurrency: usize,
 }
 
 impl TimingFlags {
@@ -123,6 +139,15 @@ impl TimingFlags {
                 base: Duration::from_millis(self.retry_base_ms),
                 cap: Duration::from_secs(30),
             },
+            concurrency: self.concurrency.max(1),
+        }
+    }
+
+    /// Returns the engine timing and the lease duration, for the run driver.
+    pub fn run_timing(&self) -> RunTiming {
+        RunTiming {
+            timing: self.timing(),
+            lease: self.lease(),
         }
     }
 

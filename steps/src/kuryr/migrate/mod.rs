@@ -1,10 +1,11 @@
-//! The migration phase M0–M11 on the step engine.
+//! The migration phase M0–M11 as a workflow of typed steps.
 //!
-//! [`discover`] reads what the plan is made from; [`session`] ties a cluster,
-//! its cloud and a journal together (start a run, load a run, execute it);
-//! [`MigrationStep`] runs one planned operation by dispatching on its action
-//! to the step's own file (`m0_precheck.rs` … `m11_remove.rs`), where each
-//! step observes, classifies (pure) and acts.
+//! [`discover`] reads what the plan is made from; [`session`] connects to a
+//! cluster and its cloud and is the [`crate::workflow::Workflow`] of this
+//! phase (options, discovery, plan, operations). Each step is its own type in
+//! its own file (`m0_precheck.rs` … `m11_remove.rs`) with its unit tests;
+//! [`step_for`] turns a planned operation into its boxed step, the one place
+//! that looks at the action.
 
 mod discover;
 mod m0_precheck;
@@ -19,23 +20,23 @@ mod m6_hosts;
 mod m7_switch;
 mod m8_multus;
 mod m9_reboot;
+mod networks;
 mod session;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use journal::{OpId, OperationSpec};
-use serde_json::Value;
 
 use super::plan::{Action, Operation};
-use crate::engine::{Effect, Recorder, Step, StepError, StepKind, Verdict, WaitState};
+use crate::engine::{ErasedStep, Recorder, StepError, check, effect, wait};
 use crate::kube::{KubeClient, KubeError};
 use crate::openstack::OpenStack;
 
 pub use discover::{Discovered, discover};
+pub use m1_backup::LABEL as BACKUP_LABEL;
 pub use session::{
-    Execution, LoadedRun, MigrateError, MigrationOptions, RebootChoice, Session, WORKFLOW, execute,
-    load_run, plan, start_run,
+    MigrateError, MigrationLease, MigrationOptions, RebootChoice, Session, WORKFLOW, plan,
 };
 
 /// What every migration step reads and acts through.
@@ -56,106 +57,55 @@ pub struct MigrationCx {
     pub geneve_port: u16,
 }
 
-/// One planned operation, runnable by the engine.
-pub struct MigrationStep {
-    pub op: Operation,
+/// Returns the step of a planned operation.
+pub fn step_for(op: &Operation) -> Box<dyn ErasedStep<MigrationCx>> {
+    let spec = spec_of(op);
+    match &op.action {
+        Action::Precheck => check(m0_precheck::Precheck { spec }),
+        Action::BackupNetworkConfig => effect(m1_backup::Backup { spec }),
+        Action::ReadClusterId => check(m2_cluster_id::ClusterId { spec }),
+        Action::SetMigration(patch) => effect(m3_migration::SetMigration {
+            spec,
+            patch: patch.clone(),
+        }),
+        Action::ApplyOvnSettings(patch) => effect(m4_settings::ApplySettings {
+            spec,
+            patch: patch.clone(),
+        }),
+        Action::WaitMachineConfigRollout => wait(m5_rollout::Rollouts { spec }),
+        Action::WaitHostsConfig => wait(m6_hosts::Hosts { spec }),
+        Action::SwitchNetworkType(patch) => effect(m7_switch::Switch {
+            spec,
+            patch: patch.clone(),
+        }),
+        Action::WaitMultus => wait(m8_multus::Multus { spec }),
+        Action::RebootNode { wave, boot_id, via } => effect(m9_reboot::Reboot {
+            node: op
+                .target
+                .strip_prefix("nodes/")
+                .unwrap_or(&op.target)
+                .to_string(),
+            spec,
+            wave: *wave,
+            boot_id: boot_id.clone(),
+            via: via.clone(),
+        }),
+        Action::Verify => wait(m10_verify::Verify { spec }),
+        Action::RemoveMigration(patch) => effect(m11_remove::RemoveMigration {
+            spec,
+            patch: patch.clone(),
+        }),
+    }
 }
 
-impl Step for MigrationStep {
-    type Cx = MigrationCx;
-
-    fn spec(&self) -> OperationSpec {
-        OperationSpec {
-            op: OpId(self.op.key.clone()),
-            step: self.op.step.to_string(),
-            action: action_name(&self.op.action).to_string(),
-            target: self.op.target.clone(),
-            idempotency_key: self.op.key.clone(),
-        }
-    }
-
-    fn kind(&self) -> StepKind {
-        match &self.op.action {
-            Action::Precheck | Action::ReadClusterId => StepKind::Check,
-            Action::WaitMachineConfigRollout
-            | Action::WaitHostsConfig
-            | Action::WaitMultus
-            | Action::Verify => StepKind::Wait,
-            _ => StepKind::Effect,
-        }
-    }
-
-    fn group(&self) -> Option<String> {
-        match &self.op.action {
-            Action::RebootNode { wave, .. } => Some(format!("M9/wave-{wave}")),
-            _ => None,
-        }
-    }
-
-    async fn observe(&self, cx: &MigrationCx) -> Result<Value, StepError> {
-        match &self.op.action {
-            Action::Precheck => m0_precheck::observe(cx).await,
-            Action::BackupNetworkConfig => m1_backup::observe(cx).await,
-            Action::ReadClusterId => m2_cluster_id::observe(cx).await,
-            Action::SetMigration(_) | Action::RemoveMigration(_) => m3_migration::observe(cx).await,
-            Action::ApplyOvnSettings(_) => m4_settings::observe(cx).await,
-            Action::WaitMachineConfigRollout => m5_rollout::observe(cx).await,
-            Action::WaitHostsConfig => m6_hosts::observe(cx).await,
-            Action::SwitchNetworkType(_) => m7_switch::observe(cx).await,
-            Action::WaitMultus => m8_multus::observe(cx).await,
-            Action::RebootNode { via, .. } => {
-                m9_reboot::observe(cx, node_name(&self.op), via).await
-            }
-            Action::Verify => m10_verify::observe(cx).await,
-        }
-    }
-
-    fn params(&self, live: &Value) -> Value {
-        match &self.op.action {
-            Action::RebootNode { .. } => m9_reboot::params(live),
-            _ => Value::Null,
-        }
-    }
-
-    fn classify(&self, live: &Value, intent: Option<&Value>) -> Verdict {
-        match &self.op.action {
-            Action::BackupNetworkConfig => m1_backup::classify(live),
-            Action::SetMigration(_) => m3_migration::classify_set(live),
-            Action::RemoveMigration(_) => m11_remove::classify(live),
-            Action::ApplyOvnSettings(patch) => m4_settings::classify(patch, live),
-            Action::SwitchNetworkType(_) => m7_switch::classify(live),
-            Action::RebootNode { .. } => m9_reboot::classify(intent, live),
-            _ => Verdict::NotDone("read-only step".into()),
-        }
-    }
-
-    async fn act(&self, cx: &MigrationCx) -> Result<Effect, StepError> {
-        match &self.op.action {
-            Action::BackupNetworkConfig => m1_backup::act(cx).await,
-            Action::SetMigration(patch)
-            | Action::RemoveMigration(patch)
-            | Action::ApplyOvnSettings(patch) => m3_migration::patch_operator(cx, patch).await,
-            Action::SwitchNetworkType(patch) => m7_switch::act(cx, patch).await,
-            Action::RebootNode { via, .. } => m9_reboot::act(cx, via).await,
-            _ => Err(StepError::fatal("a read-only step has no effect")),
-        }
-    }
-
-    fn condition(&self, live: &Value, intent: Option<&Value>) -> Option<WaitState> {
-        match &self.op.action {
-            Action::Precheck => Some(m0_precheck::condition(live)),
-            Action::ReadClusterId => Some(m2_cluster_id::condition(live)),
-            Action::SetMigration(_) => Some(m3_migration::condition_set(live)),
-            Action::RemoveMigration(_) => Some(m11_remove::condition(live)),
-            Action::WaitMachineConfigRollout => Some(m5_rollout::condition(live)),
-            Action::WaitHostsConfig => Some(m6_hosts::condition(live)),
-            Action::WaitMultus => Some(m8_multus::condition(live)),
-            Action::RebootNode { boot_id, .. } => Some(m9_reboot::condition(intent, boot_id, live)),
-            Action::Verify => Some(m10_verify::condition(live)),
-            Action::BackupNetworkConfig
-            | Action::ApplyOvnSettings(_)
-            | Action::SwitchNetworkType(_) => None,
-        }
+/// Returns the journal's spec of a planned operation.
+pub fn spec_of(op: &Operation) -> OperationSpec {
+    OperationSpec {
+        op: OpId(op.key.clone()),
+        step: op.step.to_string(),
+        action: action_name(&op.action).to_string(),
+        target: op.target.clone(),
+        idempotency_key: op.key.clone(),
     }
 }
 
@@ -177,10 +127,6 @@ pub fn action_name(action: &Action) -> &'static str {
     }
 }
 
-fn node_name(op: &Operation) -> &str {
-    op.target.strip_prefix("nodes/").unwrap_or(&op.target)
-}
-
 /// Converts a Kubernetes error into a step error (retryable or not). A 409 is
 /// retryable too: the steps send unconditional merge patches (no
 /// resourceVersion), and the engine re-observes before every retry, so a
@@ -199,5 +145,61 @@ pub(crate) fn os_err(e: crate::openstack::Error) -> StepError {
         retryable: e.is_retryable(),
         http_status: e.status(),
         message: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn test_spec(step: &str) -> OperationSpec {
+    OperationSpec {
+        op: OpId(format!("c-1/{step}/test")),
+        step: step.into(),
+        action: "test".into(),
+        target: "t".into(),
+        idempotency_key: format!("c-1/{step}/test"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kuryr::plan::{RebootVia, StepId};
+    use serde_json::json;
+
+    fn op(action: Action) -> Operation {
+        Operation {
+            step: StepId::M3,
+            action,
+            target: "nodes/w-0".into(),
+            key: "k".into(),
+        }
+    }
+
+    #[test]
+    fn read_only_steps_have_no_effect_and_effects_have_one() {
+        for a in [
+            Action::Precheck,
+            Action::ReadClusterId,
+            Action::WaitMachineConfigRollout,
+            Action::WaitHostsConfig,
+            Action::WaitMultus,
+            Action::Verify,
+        ] {
+            assert!(step_for(&op(a.clone())).as_effect().is_none(), "{a:?}");
+        }
+        for a in [
+            Action::BackupNetworkConfig,
+            Action::SetMigration(json!({})),
+            Action::ApplyOvnSettings(json!({})),
+            Action::SwitchNetworkType(json!({})),
+            Action::RemoveMigration(json!({})),
+        ] {
+            assert!(step_for(&op(a.clone())).as_effect().is_some(), "{a:?}");
+        }
+        let reboot = step_for(&op(Action::RebootNode {
+            wave: 2,
+            boot_id: "b".into(),
+            via: RebootVia::Nova("s".into()),
+        }));
+        assert_eq!(reboot.group().as_deref(), Some("M9/wave-2"));
     }
 }

@@ -1,25 +1,21 @@
-//! A migration run from connection to seal: connect to the cluster and the
-//! cloud ([`Session::connect`]), discover and plan ([`Session::plan`]), start a
-//! journaled run ([`start_run`]: `RunStarted`, the discovery and options as
-//! observations, `PlanRecorded`), load a run back from its journal alone
-//! ([`load_run`]: resume never re-plans from the live cluster), refuse a plan
-//! whose cluster drifted before anything ran ([`Session::check_drift`]), and
-//! [`execute`] it under the cluster lease.
+//! The migration phase as a [`Workflow`]: a [`Session`] connects to the
+//! cluster and the cloud ([`Session::connect`]) and supplies what the
+//! generic driver (`crate::workflow`) needs: the target, discovery, the
+//! digest, the plan for [`MigrationOptions`], each operation's step, the
+//! steps' context and the cluster lease. Starting, loading, drift and option
+//! checks, executing and resuming are the driver's.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use journal::event::now_ms;
-use journal::{Event, Journal, OpenOptions, RunInfo, Target};
+use futures::future::BoxFuture;
+use journal::Target;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use tokio_util::sync::CancellationToken;
 
 use super::discover::{Discovered, discover};
-use super::{MigrationCx, MigrationStep};
-use crate::engine::lease::{self, LeaseError};
-use crate::engine::{Progress, Recorder, RunOutcome, RunSummary, Timing, crash_hook, run};
+use super::{MigrationCx, step_for};
+use crate::engine::lease::{self, LeaseError, LeaseGuard};
+use crate::engine::{ErasedStep, Guard, Recorder};
 use crate::kube::{self, ClientOptions, KubeClient, KubeError};
 use crate::kuryr::cidr::Cidr;
 use crate::kuryr::digest::digest;
@@ -32,6 +28,7 @@ use crate::kuryr::settings::{
 };
 use crate::kuryr::ssh::{SshTemplate, TemplateError};
 use crate::openstack::{CloudConfig, OpenStack, Query};
+use crate::workflow::{Execution, Held, LoadedRun, RunError, Workflow};
 
 /// The workflow name journals of this phase are recorded under.
 pub const WORKFLOW: &str = "kuryr-migrate";
@@ -93,13 +90,10 @@ pub enum MigrateError {
     Settings(Vec<SettingsError>),
     #[error(transparent)]
     Lease(#[from] LeaseError),
-    #[error(
-        "run the plan: the cluster changed since it was made (discovery digest {planned}, now {live}); \
-         make a new plan with `ovn-migrate kuryr plan`"
-    )]
-    Drifted { planned: String, live: String },
-    #[error("load the run from its journal: {0}")]
-    Load(String),
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error("read the cluster: {0}")]
+    Cluster(String),
 }
 
 /// A connection to one cluster and its cloud.
@@ -125,8 +119,8 @@ impl Session {
         kube::check_reachable(&kc).await?;
         let infra = kube::get(&kc, &kube::ObjectRef::cluster(kube::Kind::Infrastructure, "cluster"))
             .await?
-            .ok_or_else(|| MigrateError::Load("infrastructures.config.openshift.io/cluster not found: is this an OpenShift cluster?".into()))?;
-        let id = cluster_id(&infra).map_err(|e| MigrateError::Load(e.to_string()))?;
+            .ok_or_else(|| MigrateError::Cluster("infrastructures.config.openshift.io/cluster not found: is this an OpenShift cluster?".into()))?;
+        let id = cluster_id(&infra).map_err(|e| MigrateError::Cluster(e.to_string()))?;
         let openstack = OpenStack::with_timeout(cloud, timeout)?;
         openstack.authenticate().await?;
         let cfg = openstack.config();
@@ -165,28 +159,6 @@ impl Session {
         d.machine_mtu = nets.iter().filter_map(|n| n.mtu).min();
         Ok(d)
     }
-
-    /// Makes the plan for a discovery and the user's options (pure but for errors).
-    pub fn plan(
-        &self,
-        discovered: &Discovered,
-        options: &MigrationOptions,
-    ) -> Result<Plan, MigrateError> {
-        plan(discovered, options)
-    }
-
-    /// Refuses a plan whose cluster changed before any of it ran.
-    pub async fn check_drift(&self, loaded: &LoadedRun) -> Result<(), MigrateError> {
-        let live = self.discover().await?;
-        let live_digest = digest(&live.as_discovery().to_value());
-        if live_digest != loaded.plan.discovery_digest {
-            return Err(MigrateError::Drifted {
-                planned: loaded.plan.discovery_digest.clone(),
-                live: live_digest,
-            });
-        }
-        Ok(())
-    }
 }
 
 /// Makes the plan for a discovery and options.
@@ -198,7 +170,7 @@ pub fn plan(discovered: &Discovered, options: &MigrationOptions) -> Result<Plan,
         v6_internal_subnet: options.v6_internal_subnet.clone(),
     };
     let (cluster_networks, service_networks) = networks_from_config(&discovered.config_network)
-        .map_err(|e| MigrateError::Load(e.to_string()))?;
+        .map_err(|e| MigrateError::Cluster(e.to_string()))?;
     let facts = NetworkFacts {
         smallest_node_mtu: discovered.machine_mtu.unwrap_or(1500),
         cluster_networks,
@@ -230,231 +202,87 @@ pub fn plan(discovered: &Discovered, options: &MigrationOptions) -> Result<Plan,
     )?)
 }
 
-/// A run read back from its journal.
-pub struct LoadedRun {
-    pub journal: Journal,
-    pub run_id: String,
-    pub discovered: Discovered,
-    pub options: MigrationOptions,
-    pub plan: Plan,
-    /// Whether any operation has started (an intent, outcome, skip or wait).
-    pub started: bool,
-}
+impl Workflow for Session {
+    const NAME: &'static str = WORKFLOW;
+    type Options = MigrationOptions;
+    type Discovery = Discovered;
+    type Operation = crate::kuryr::plan::Operation;
+    type Plan = Plan;
+    type Cx = MigrationCx;
+    type Error = MigrateError;
 
-/// Creates the run's journal in `dir` and records discovery, options and plan.
-pub async fn start_run(
-    session: &Session,
-    dir: PathBuf,
-    run_id: &str,
-    tool_version: &str,
-    discovered: &Discovered,
-    options: &MigrationOptions,
-    plan: &Plan,
-) -> Result<Journal, MigrateError> {
-    let run = RunInfo {
-        run_id: run_id.to_string(),
-        workflow: WORKFLOW.into(),
-        tool_version: tool_version.into(),
-        target: session.target.clone(),
-    };
-    let journal =
-        tokio::task::spawn_blocking(move || Journal::create(&dir, &run, &OpenOptions::default()))
-            .await
-            .map_err(|e| MigrateError::Load(e.to_string()))??;
-    crash_hook(&(1..=1));
-    let rec = Recorder::new(journal.clone());
-    rec.observe(
-        "discovery",
-        &serde_json::to_value(discovered).expect("discovery serialises"),
-    )
-    .await?;
-    rec.observe(
-        "options",
-        &serde_json::to_value(options).expect("options serialise"),
-    )
-    .await?;
-    let plan_json = serde_json::to_vec(plan).expect("plan serialises");
-    let plan_digest = blake3::hash(&plan_json).to_hex().to_string();
-    let blob = rec.put_blob(plan_json).await?;
-    rec.append(Event::PlanRecorded {
-        plan_digest,
-        discovery_digest: plan.discovery_digest.clone(),
-        operations: blob,
-        count: plan.operations.len() as u32,
-        at_ms: now_ms(),
-    })
-    .await?;
-    Ok(journal)
-}
-
-/// Reads discovery, options and plan back from a run's journal, after
-/// verifying its chain (a broken chain is [`journal::Error::Corrupt`]).
-pub async fn load_run(journal: Journal) -> Result<LoadedRun, MigrateError> {
-    let j = journal.clone();
-    tokio::task::spawn_blocking(move || load_blocking(j))
-        .await
-        .map_err(|e| MigrateError::Load(e.to_string()))?
-}
-
-fn load_blocking(journal: Journal) -> Result<LoadedRun, MigrateError> {
-    // A run is resumed from its journal alone, so the chain must hold first:
-    // a damaged record would otherwise be read as if it were what was written.
-    if let journal::VerifyStatus::Broken { seq, reason } = journal::verify_journal(&journal)?.status
-    {
-        return Err(journal::Error::Corrupt { seq, reason }.into());
+    fn target(&self) -> Target {
+        self.target.clone()
     }
-    let mut discovered: Option<Discovered> = None;
-    let mut options: Option<MigrationOptions> = None;
-    let mut plan: Option<Plan> = None;
-    let mut run_id = String::new();
-    let mut started = false;
-    let body =
-        |inline: &journal::Json, blob: &Option<journal::BlobHash>| -> Result<Value, MigrateError> {
-            match blob {
-                Some(h) => {
-                    let bytes = journal
-                        .get_blob(h)?
-                        .ok_or_else(|| MigrateError::Load(format!("blob {h} is missing")))?;
-                    serde_json::from_slice(&bytes).map_err(|e| MigrateError::Load(e.to_string()))
-                }
-                None => Ok(inline.value()),
-            }
-        };
-    for r in journal.iter(1) {
-        match r?.event {
-            Event::RunStarted {
-                run_id: id,
-                workflow,
-                ..
-            } => {
-                if workflow != WORKFLOW {
-                    return Err(MigrateError::Load(format!(
-                        "this journal records a {workflow} run, not {WORKFLOW}"
-                    )));
-                }
-                run_id = id;
-            }
-            Event::ObservationRecorded {
-                key, body: b, blob, ..
-            } if key == "discovery" && discovered.is_none() => {
-                discovered = Some(
-                    serde_json::from_value(body(&b, &blob)?)
-                        .map_err(|e| MigrateError::Load(e.to_string()))?,
-                );
-            }
-            Event::ObservationRecorded {
-                key, body: b, blob, ..
-            } if key == "options" && options.is_none() => {
-                options = Some(
-                    serde_json::from_value(body(&b, &blob)?)
-                        .map_err(|e| MigrateError::Load(e.to_string()))?,
-                );
-            }
-            Event::PlanRecorded { operations, .. } if plan.is_none() => {
-                let bytes = journal
-                    .get_blob(&operations)?
-                    .ok_or_else(|| MigrateError::Load("the plan blob is missing".into()))?;
-                plan = Some(
-                    serde_json::from_slice(&bytes)
-                        .map_err(|e| MigrateError::Load(e.to_string()))?,
-                );
-            }
-            Event::OperationIntended { .. }
-            | Event::OperationSucceeded { .. }
-            | Event::OperationSkipped { .. }
-            | Event::OperationFailed { .. }
-            | Event::WaitStarted { .. } => started = true,
-            _ => {}
-        }
+
+    async fn discover(&self) -> Result<Discovered, MigrateError> {
+        Session::discover(self).await
     }
-    let missing = |what: &str| {
-        MigrateError::Load(format!(
-            "the journal has no {what}: the run was interrupted before it was planned; start a new run"
-        ))
-    };
-    Ok(LoadedRun {
-        run_id,
-        discovered: discovered.ok_or_else(|| missing("discovery"))?,
-        options: options.ok_or_else(|| missing("options"))?,
-        plan: plan.ok_or_else(|| missing("plan"))?,
-        started,
-        journal,
-    })
-}
 
-/// How to execute a loaded run.
-pub struct Execution<'a> {
-    pub timing: Timing,
-    pub progress: &'a dyn Progress,
-    pub cancel: CancellationToken,
-    /// Where M1 writes the network config backup.
-    pub backup_path: PathBuf,
-    /// How long the cluster lease lasts without renewal.
-    pub lease_duration: Duration,
-    pub tool_version: String,
-}
+    fn digest(d: &Discovered) -> String {
+        digest(&d.as_discovery().to_value())
+    }
 
-/// Runs (or resumes) a loaded run under the cluster lease; seals it when complete.
-pub async fn execute(
-    session: &Session,
-    run: &LoadedRun,
-    how: &Execution<'_>,
-) -> Result<RunSummary, MigrateError> {
-    let rec = Recorder::new(run.journal.clone());
-    if run.started {
-        let me = journal::lock::Holder::me(&how.tool_version);
-        rec.append(Event::RunResumed {
-            host: me.host,
-            user: me.user,
-            pid: me.pid,
-            tool_version: how.tool_version.clone(),
-            at_ms: now_ms(),
+    fn plan(d: &Discovered, o: &MigrationOptions) -> Result<Plan, MigrateError> {
+        plan(d, o)
+    }
+
+    fn planned_digest(plan: &Plan) -> &str {
+        &plan.discovery_digest
+    }
+
+    fn operations(plan: &Plan) -> &[crate::kuryr::plan::Operation] {
+        &plan.operations
+    }
+
+    fn step(op: &crate::kuryr::plan::Operation) -> Box<dyn ErasedStep<MigrationCx>> {
+        step_for(op)
+    }
+
+    fn context(
+        &self,
+        run: &LoadedRun<Self>,
+        rec: &Recorder,
+        how: &Execution<'_>,
+    ) -> Result<MigrationCx, MigrateError> {
+        Ok(MigrationCx {
+            kube: self.kube.clone(),
+            openstack: self.openstack.clone(),
+            recorder: rec.clone(),
+            backup_path: how.beside("network-config.json"),
+            pools_before: baseline(&run.discovery.pools),
+            geneve_port: run.options.geneve_port.unwrap_or(6081) as u16,
+            discovered: run.discovery.clone(),
         })
-        .await?;
     }
-    let lease = lease::acquire(
-        &session.kube,
-        &lease::identity(&run.run_id),
-        how.lease_duration,
-        how.cancel.clone(),
-    )
-    .await?;
-    let cx = MigrationCx {
-        kube: session.kube.clone(),
-        openstack: session.openstack.clone(),
-        recorder: rec.clone(),
-        backup_path: how.backup_path.clone(),
-        pools_before: baseline(&run.discovered.pools),
-        geneve_port: run.options.geneve_port.unwrap_or(6081) as u16,
-        discovered: run.discovered.clone(),
-    };
-    let steps: Vec<MigrationStep> = run
-        .plan
-        .operations
-        .iter()
-        .cloned()
-        .map(|op| MigrationStep { op })
-        .collect();
-    let summary = run_steps(&steps, &cx, &rec, how).await;
-    lease.release().await;
-    let summary = summary?;
-    if summary.outcome == RunOutcome::Completed {
-        let (_, head) = run.journal.head();
-        rec.append(Event::RunSealed {
-            head,
-            outcome: "completed".into(),
-            at_ms: now_ms(),
-        })
+
+    async fn exclude(
+        &self,
+        run_id: &str,
+        how: &Execution<'_>,
+    ) -> Result<Box<dyn Held>, MigrateError> {
+        let guard = lease::acquire(
+            &self.kube,
+            &lease::identity(run_id),
+            how.lease_duration,
+            how.cancel.clone(),
+        )
         .await?;
+        Ok(Box::new(MigrationLease(guard)))
     }
-    Ok(summary)
 }
 
-async fn run_steps(
-    steps: &[MigrationStep],
-    cx: &MigrationCx,
-    rec: &Recorder,
-    how: &Execution<'_>,
-) -> Result<RunSummary, MigrateError> {
-    Ok(run(steps, cx, rec, &how.timing, &how.cancel, how.progress).await?)
+/// The cluster lease, as the driver holds it.
+pub struct MigrationLease(LeaseGuard);
+
+impl Guard for MigrationLease {
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl Held for MigrationLease {
+    fn release(self: Box<Self>) -> BoxFuture<'static, ()> {
+        Box::pin(async move { self.0.release().await })
+    }
 }
