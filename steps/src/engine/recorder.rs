@@ -9,14 +9,11 @@
 
 use std::ops::RangeInclusive;
 
-use journal::{BlobHash, Event, Journal, Json, Seq};
+use journal::{BlobHash, Doc, Event, Journal, Seq, Text};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 type Reply = oneshot::Sender<Result<Seq, String>>;
-
-/// Observation bodies larger than this go into the blob store.
-const INLINE_LIMIT: usize = 2048;
 
 /// Appends events durably, grouping concurrent appends.
 #[derive(Clone)]
@@ -74,19 +71,24 @@ impl Recorder {
 
     /// Records an observation: inline when small, else in the blob store.
     pub async fn observe(&self, key: &str, body: &Value) -> Result<Seq, journal::Error> {
-        let text = serde_json::to_string(body).map_err(journal::Error::Json)?;
-        let (body, blob) = if text.len() <= INLINE_LIMIT {
-            (Json(text), None)
-        } else {
-            (Json::null(), Some(self.put_blob(text.into_bytes()).await?))
-        };
+        let body = self.doc(body)?;
         self.append(Event::ObservationRecorded {
             key: key.into(),
             body,
-            blob,
-            at_ms: journal::event::now_ms(),
         })
         .await
+    }
+
+    /// Returns free text bounded for an event (a long one is cut, its full
+    /// form put in the blob store, durable with the next append). It only
+    /// writes sled's memory, so it is called on the runtime.
+    pub fn text(&self, s: &str) -> Result<Text, journal::Error> {
+        self.journal.text(s)
+    }
+
+    /// Returns a value as a bounded document for an event (see [`Self::text`]).
+    pub fn doc<T: serde::Serialize + ?Sized>(&self, value: &T) -> Result<Doc, journal::Error> {
+        self.journal.doc(value)
     }
 
     /// Stores a blob (durable with the next append).

@@ -15,8 +15,7 @@
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use journal::event::now_ms;
-use journal::{Event, Json, ReobservedVerdict};
+use journal::{Event, PauseReason, ReobservedVerdict};
 use serde::Serialize;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -195,12 +194,8 @@ pub async fn run<S: Step>(
                 Stop::CheckFailed { op, detail } => RunOutcome::CheckFailed { op, detail },
                 Stop::Failed { op, error } => RunOutcome::Failed { op, error },
             };
-            let reason = serde_json::to_string(&outcome).unwrap_or_default();
-            rec.append(Event::RunPaused {
-                reason,
-                at_ms: now_ms(),
-            })
-            .await?;
+            let reason = pause_reason(rec, &outcome)?;
+            rec.append(Event::RunPaused { reason }).await?;
             return Ok(RunSummary { outcome, counts });
         }
         i = j;
@@ -216,15 +211,12 @@ async fn pause(
     counts: Counts,
     reason: String,
 ) -> Result<RunSummary, journal::Error> {
+    let outcome = RunOutcome::Paused { reason };
     rec.append(Event::RunPaused {
-        reason: reason.clone(),
-        at_ms: now_ms(),
+        reason: pause_reason(rec, &outcome)?,
     })
     .await?;
-    Ok(RunSummary {
-        outcome: RunOutcome::Paused { reason },
-        counts,
-    })
+    Ok(RunSummary { outcome, counts })
 }
 
 async fn run_one<S: Step>(
@@ -269,7 +261,12 @@ async fn run_one<S: Step>(
             .map_err(Stop::Journal)?
             .map(|r| r.event)
         {
-            Some(Event::OperationIntended { params, .. }) => Some(params.value()),
+            Some(Event::OperationIntended { params, .. }) => Some(
+                rec.journal()
+                    .load_doc(&params)
+                    .map_err(Stop::Journal)?
+                    .value(),
+            ),
             _ => None,
         },
         None => None,
@@ -299,9 +296,8 @@ async fn run_one<S: Step>(
             op,
             attempt: 0,
             http_status: None,
-            observed: Json::of(&met).map_err(Stop::Journal)?,
+            observed: rec.doc(&met).map_err(Stop::Journal)?,
             duration_ms: started.elapsed().as_millis() as u64,
-            at_ms: now_ms(),
         })
         .await
         .map_err(Stop::Journal)?;
@@ -338,8 +334,7 @@ async fn run_one<S: Step>(
         rec.append(Event::OperationReobserved {
             op: op.clone(),
             verdict: v,
-            observed: small_json(&live),
-            at_ms: now_ms(),
+            observed: rec.doc(&live).map_err(Stop::Journal)?,
         })
         .await
         .map_err(Stop::Journal)?;
@@ -351,15 +346,13 @@ async fn run_one<S: Step>(
                     op,
                     attempt,
                     http_status: None,
-                    observed: small_json(&live),
+                    observed: rec.doc(&live).map_err(Stop::Journal)?,
                     duration_ms: 0,
-                    at_ms: now_ms(),
                 }
             } else {
                 Event::OperationSkipped {
                     op,
-                    reason: why,
-                    at_ms: now_ms(),
+                    reason: rec.text(&why).map_err(Stop::Journal)?,
                 }
             };
             rec.append(event).await.map_err(Stop::Journal)?;
@@ -398,8 +391,7 @@ async fn run_one<S: Step>(
             target: spec.target.clone(),
             idempotency_key: spec.idempotency_key.clone(),
             attempt,
-            params: small_json(&params),
-            at_ms: now_ms(),
+            params: rec.doc(&params).map_err(Stop::Journal)?,
         })
         .await
         .map_err(Stop::Journal)?;
@@ -412,9 +404,8 @@ async fn run_one<S: Step>(
                     op: op.clone(),
                     attempt,
                     http_status: effect.http_status,
-                    observed: small_json(&effect.observed),
+                    observed: rec.doc(&effect.observed).map_err(Stop::Journal)?,
                     duration_ms,
-                    at_ms: now_ms(),
                 })
                 .await
                 .map_err(Stop::Journal)?;
@@ -426,10 +417,9 @@ async fn run_one<S: Step>(
             op: op.clone(),
             attempt,
             http_status: err.http_status,
-            error: err.message.clone(),
+            error: rec.text(&err.message).map_err(Stop::Journal)?,
             retryable: err.retryable,
             duration_ms,
-            at_ms: now_ms(),
         })
         .await
         .map_err(Stop::Journal)?;
@@ -454,9 +444,8 @@ async fn run_one<S: Step>(
                     op: op.clone(),
                     attempt,
                     http_status: None,
-                    observed: small_json(&live),
+                    observed: rec.doc(&live).map_err(Stop::Journal)?,
                     duration_ms: 0,
-                    at_ms: now_ms(),
                 })
                 .await
                 .map_err(Stop::Journal)?;
@@ -545,17 +534,29 @@ async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> Result<(), 
 }
 
 /// Returns a JSON document small enough for an event record (truncated text otherwise).
-fn small_json(v: &Value) -> Json {
-    let text = v.to_string();
-    if text.len() <= 1500 {
-        Json(text)
-    } else {
-        let cut = text
-            .char_indices()
-            .map(|(i, _)| i)
-            .take_while(|i| *i <= 1400)
-            .last()
-            .unwrap_or(0);
-        Json(serde_json::json!({ "truncated": &text[..cut] }).to_string())
-    }
+/// Returns the journal's typed record of why a run stopped (free text and
+/// the live object bounded, large ones in the blob store).
+fn pause_reason(rec: &Recorder, outcome: &RunOutcome) -> Result<PauseReason, journal::Error> {
+    Ok(match outcome {
+        RunOutcome::Paused { reason } if reason == "interrupted" => PauseReason::Interrupted,
+        RunOutcome::Paused { reason } => PauseReason::Stopped {
+            detail: rec.text(reason)?,
+        },
+        RunOutcome::NeedsOperator { op, detail, live } => PauseReason::NeedsOperator {
+            op: op.as_str().into(),
+            detail: rec.text(detail)?,
+            live: rec.doc(live)?,
+        },
+        RunOutcome::CheckFailed { op, detail } => PauseReason::CheckFailed {
+            op: op.as_str().into(),
+            detail: rec.text(detail)?,
+        },
+        RunOutcome::Failed { op, error } => PauseReason::Failed {
+            op: op.as_str().into(),
+            error: rec.text(error)?,
+        },
+        RunOutcome::Completed => PauseReason::Stopped {
+            detail: rec.text("completed")?,
+        },
+    })
 }

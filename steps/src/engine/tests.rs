@@ -234,8 +234,7 @@ async fn in_doubt_operations_are_reobserved_on_resume() {
             target: name.into(),
             idempotency_key: name.into(),
             attempt: 1,
-            params: journal::Json::null(),
-            at_ms: 0,
+            params: journal::Doc::null(),
         })
         .unwrap();
     }

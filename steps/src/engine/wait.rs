@@ -3,12 +3,11 @@
 
 use std::time::Instant;
 
-use journal::{Event, Json, WaitOutcome};
+use journal::{Event, WaitOutcome};
 
 use super::progress::ProgressEvent;
 use super::runner::{Env, Stop, observe_retrying};
 use super::step::{Step, WaitState};
-use journal::event::now_ms;
 
 /// How a wait treats a condition that is not met yet.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -39,7 +38,6 @@ pub(crate) async fn wait_for<S: Step>(
     rec.append(Event::WaitStarted {
         wait: wait.clone(),
         step: spec.step.clone(),
-        at_ms: now_ms(),
     })
     .await
     .map_err(jerr)?;
@@ -48,7 +46,6 @@ pub(crate) async fn wait_for<S: Step>(
     let finish = |outcome| Event::WaitFinished {
         wait: wait.clone(),
         outcome,
-        at_ms: now_ms(),
     };
     loop {
         let live = observe_retrying(step, cx, env).await?;
@@ -61,9 +58,8 @@ pub(crate) async fn wait_for<S: Step>(
         if last.as_ref() != Some(&text) {
             rec.append(Event::ConditionObserved {
                 wait: wait.clone(),
-                condition: text.clone(),
-                detail: Json::null(),
-                at_ms: now_ms(),
+                condition: rec.text(&text).map_err(jerr)?,
+                detail: journal::Doc::null(),
             })
             .await
             .map_err(jerr)?;

@@ -82,7 +82,6 @@ pub async fn act(cx: &MigrationCx) -> Result<Effect, StepError> {
                 name: "cluster".into(),
                 hash,
             }],
-            at_ms: journal::event::now_ms(),
         })
         .await
         .map_err(|e| StepError::fatal(e.to_string()))?;

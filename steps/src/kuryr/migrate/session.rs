@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use journal::event::now_ms;
 use journal::{Event, Journal, OpenOptions, RunInfo, Target};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -281,7 +280,6 @@ pub async fn start_run(
         discovery_digest: plan.discovery_digest.clone(),
         operations: blob,
         count: plan.operations.len() as u32,
-        at_ms: now_ms(),
     })
     .await?;
     Ok(journal)
@@ -309,17 +307,7 @@ fn load_blocking(journal: Journal) -> Result<LoadedRun, MigrateError> {
     let mut run_id = String::new();
     let mut started = false;
     let body =
-        |inline: &journal::Json, blob: &Option<journal::BlobHash>| -> Result<Value, MigrateError> {
-            match blob {
-                Some(h) => {
-                    let bytes = journal
-                        .get_blob(h)?
-                        .ok_or_else(|| MigrateError::Load(format!("blob {h} is missing")))?;
-                    serde_json::from_slice(&bytes).map_err(|e| MigrateError::Load(e.to_string()))
-                }
-                None => Ok(inline.value()),
-            }
-        };
+        |doc: &journal::Doc| -> Result<Value, MigrateError> { Ok(journal.load_doc(doc)?.value()) };
     for r in journal.iter(1) {
         match r?.event {
             Event::RunStarted {
@@ -334,19 +322,19 @@ fn load_blocking(journal: Journal) -> Result<LoadedRun, MigrateError> {
                 }
                 run_id = id;
             }
-            Event::ObservationRecorded {
-                key, body: b, blob, ..
-            } if key == "discovery" && discovered.is_none() => {
+            Event::ObservationRecorded { key, body: b }
+                if key == "discovery" && discovered.is_none() =>
+            {
                 discovered = Some(
-                    serde_json::from_value(body(&b, &blob)?)
+                    serde_json::from_value(body(&b)?)
                         .map_err(|e| MigrateError::Load(e.to_string()))?,
                 );
             }
-            Event::ObservationRecorded {
-                key, body: b, blob, ..
-            } if key == "options" && options.is_none() => {
+            Event::ObservationRecorded { key, body: b }
+                if key == "options" && options.is_none() =>
+            {
                 options = Some(
-                    serde_json::from_value(body(&b, &blob)?)
+                    serde_json::from_value(body(&b)?)
                         .map_err(|e| MigrateError::Load(e.to_string()))?,
                 );
             }
@@ -408,7 +396,6 @@ pub async fn execute(
             user: me.user,
             pid: me.pid,
             tool_version: how.tool_version.clone(),
-            at_ms: now_ms(),
         })
         .await?;
     }
@@ -442,8 +429,7 @@ pub async fn execute(
         let (_, head) = run.journal.head();
         rec.append(Event::RunSealed {
             head,
-            outcome: "completed".into(),
-            at_ms: now_ms(),
+            outcome: journal::RunOutcome::Completed,
         })
         .await?;
     }
