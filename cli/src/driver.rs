@@ -10,7 +10,6 @@
 
 use std::path::{Path, PathBuf};
 
-use journal::event::now_ms;
 use journal::{Event, Journal, OpenOptions};
 use serde_json::{Value, json};
 use steps::engine::{RunOutcome, RunSummary, SystemClock, Timing};
@@ -150,9 +149,8 @@ fn decided(journal: &Journal, decision: &str, detail: String, ctx: &Context) -> 
     };
     journal.append(Event::DecisionRecorded {
         decision: decision.into(),
-        detail,
+        detail: journal.text(&detail)?,
         by,
-        at_ms: now_ms(),
     })?;
     Ok(())
 }

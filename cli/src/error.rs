@@ -249,6 +249,10 @@ impl From<journal::Error> for CliError {
                  `ovn-migrate journal list` shows them",
             ),
             J::AlreadyExists(_) | J::Sealed(_) => CliError::usage(msg(&e)),
+            J::TooLarge { .. } => CliError::internal(msg(&e)).with_hint(
+                "the journal is intact and nothing was sent for this record; \
+                 `ovn-migrate kuryr resume` retries from the last durable record",
+            ),
             J::Locked(L::Io { .. }) | J::Sled { .. } | J::Io { .. } | J::Encode(_) | J::Json(_) => {
                 CliError::internal(format!("failed to {}", chain(&e)))
             }

@@ -29,8 +29,9 @@ fn make_journal(dir: &Path, run_id: &str, extra: u64) -> Journal {
     let j = Journal::create(dir, &run, &OpenOptions::default()).unwrap();
     for n in 0..extra {
         j.append(Event::RunPaused {
-            reason: format!("pause {n}"),
-            at_ms: 0,
+            reason: journal::PauseReason::Stopped {
+                detail: journal::Text::short(&format!("pause {n}")).unwrap(),
+            },
         })
         .unwrap();
     }
@@ -86,8 +87,7 @@ fn verify_reports_a_sealed_chain() {
     let j = make_journal(tmp.path(), "r", 1);
     j.append(Event::RunSealed {
         head: j.head().1,
-        outcome: "completed".into(),
-        at_ms: 0,
+        outcome: journal::RunOutcome::Completed,
     })
     .unwrap();
     drop(j);

@@ -17,7 +17,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use journal::{Event, Journal, Json, OpId, OpenOptions, RunInfo, Target, verify_journal};
+use journal::{Doc, Event, Journal, Json, OpId, OpenOptions, RunInfo, Target, verify_journal};
 
 const RECORD: usize = 200;
 const N_DURABLE: u64 = 2_000;
@@ -54,8 +54,7 @@ fn intent(n: u64) -> Event {
         target: format!("neutron/ports/{n:032x}"),
         idempotency_key: format!("bench/{n}"),
         attempt: 1,
-        params: Json("{\"network\":\"0123456789abcdef\"}".into()),
-        at_ms: 1_700_000_000_000 + n as i64,
+        params: Doc::short(Json("{\"network\":\"0123456789abcdef\"}".into())).expect("small"),
     }
 }
 
@@ -64,9 +63,8 @@ fn success(n: u64) -> Event {
         op: OpId(format!("C16/port/{n:08}")),
         attempt: 1,
         http_status: Some(204),
-        observed: Json::null(),
+        observed: Doc::null(),
         duration_ms: 12,
-        at_ms: 1_700_000_000_000 + n as i64,
     }
 }
 

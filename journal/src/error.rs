@@ -48,6 +48,21 @@ pub enum Error {
     /// A stored record does not decode, or the chain does not link.
     #[error("read record {seq}: {reason}")]
     Corrupt { seq: u64, reason: String },
+    /// A record would be larger than the journal stores in one record; nothing
+    /// was appended. Free text and documents are bounded by construction
+    /// ([`crate::Text`], [`crate::Doc`]), so this names an identifier or a
+    /// list that grew too long: the caller's bug, never damage on disk.
+    #[error(
+        "append {what} to the journal at {path}: it is {size} bytes, over the limit of {limit}; \
+         nothing was appended and the journal is intact. This is a bug in ovn-migrate \
+         (large data belongs in the blob store): report it with this message"
+    )]
+    TooLarge {
+        what: String,
+        size: usize,
+        limit: usize,
+        path: PathBuf,
+    },
     /// An event could not be encoded.
     #[error("encode an event")]
     Encode(#[source] bincode::error::EncodeError),

@@ -1,16 +1,19 @@
 //! The events of a run: facts, named subject then past tense.
 //!
-//! [`Event`] is the stored form of format version 2 (see [`crate::format`]):
+//! [`Event`] is the stored form of format version 3 (see [`crate::format`]):
 //! it is frozen. A change to it is a new format version with its own frozen
 //! type and an upcast from this one; stored bytes are never rewritten.
 //! Types here are plain, externally tagged and never skip fields, because
 //! bincode 2 in serde mode mishandles anything else. Free-form data travels as
-//! [`Json`] text, so adding a field to a payload never changes the format.
+//! [`Json`] text inside a bounded [`Doc`], and free text as a bounded [`Text`]
+//! ([`crate::bounded`]), so adding a field to a payload never changes the
+//! format and no payload makes a record too large.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::bounded::{Doc, Text};
 use crate::chain::ChainHash;
 use crate::target::Target;
 
@@ -136,7 +139,56 @@ pub enum WaitOutcome {
     Failed,
 }
 
-/// A fact about a run. Format version 2, frozen.
+/// Why a run paused, as recorded in [`Event::RunPaused`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PauseReason {
+    /// Ctrl-C or SIGTERM stopped the run at a safe point.
+    Interrupted,
+    /// The run stopped cleanly for another reason (a wait timed out, the
+    /// lease was lost); resume continues.
+    Stopped { detail: Text },
+    /// An in-doubt operation could not be classified: the operator decides.
+    /// `live` is what was observed of the object.
+    NeedsOperator { op: OpId, detail: Text, live: Doc },
+    /// A check did not pass (e.g. a precheck).
+    CheckFailed { op: OpId, detail: Text },
+    /// An operation failed for good.
+    Failed { op: OpId, error: Text },
+}
+
+impl PauseReason {
+    /// Returns a one-line description (free text shown by its inline prefix).
+    pub fn describe(&self) -> String {
+        match self {
+            PauseReason::Interrupted => "interrupted".into(),
+            PauseReason::Stopped { detail } => format!("stopped: {detail}"),
+            PauseReason::NeedsOperator { op, detail, .. } => {
+                format!("needs an operator at {op}: {detail}")
+            }
+            PauseReason::CheckFailed { op, detail } => format!("check {op} failed: {detail}"),
+            PauseReason::Failed { op, error } => format!("{op} failed: {error}"),
+        }
+    }
+}
+
+/// How a run ended, as recorded in [`Event::RunSealed`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RunOutcome {
+    /// Every step is done.
+    Completed,
+    /// An operator ended the run before it completed.
+    Abandoned { detail: Text },
+    /// A version-1 seal, which recorded no outcome.
+    Unrecorded,
+    /// A version-2 seal whose outcome string was not `completed`.
+    Legacy { outcome: Text },
+}
+
+/// A fact about a run. Format version 3 (see [`crate::format`]); its time is
+/// in the record's envelope ([`crate::Recorded::at_ms`]), stamped by the one
+/// append function. Free text is [`Text`] and documents are [`Doc`], both
+/// bounded by construction, so no event grows past a record's limit with
+/// what a cluster or a command says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Event {
     /// A run started against a target.
@@ -148,7 +200,6 @@ pub enum Event {
         host: String,
         user: String,
         pid: u32,
-        at_ms: i64,
     },
     /// A plan was made from a discovery (both digests) and recorded.
     /// `operations` is a blob holding the JSON list of [`OperationSpec`]s.
@@ -157,22 +208,11 @@ pub enum Event {
         discovery_digest: String,
         operations: BlobHash,
         count: u32,
-        at_ms: i64,
     },
-    /// Inputs of a decision were observed (discovery, precheck readings): a
-    /// small `body` inline, or a large one in the blob store at `blob`.
-    ObservationRecorded {
-        key: String,
-        body: Json,
-        blob: Option<BlobHash>,
-        at_ms: i64,
-    },
+    /// Inputs of a decision were observed (discovery, precheck readings).
+    ObservationRecorded { key: String, body: Doc },
     /// Discovered objects were stored in the blob store.
-    SnapshotRecorded {
-        label: String,
-        blobs: Vec<BlobRef>,
-        at_ms: i64,
-    },
+    SnapshotRecorded { label: String, blobs: Vec<BlobRef> },
     /// An operation is about to act; durable before its effect.
     OperationIntended {
         op: OpId,
@@ -181,89 +221,77 @@ pub enum Event {
         target: String,
         idempotency_key: String,
         attempt: u32,
-        params: Json,
-        at_ms: i64,
+        params: Doc,
     },
     /// An operation's effect happened (or was found to have happened).
     OperationSucceeded {
         op: OpId,
         attempt: u32,
         http_status: Option<u16>,
-        observed: Json,
+        observed: Doc,
         duration_ms: u64,
-        at_ms: i64,
     },
     /// An operation's effect failed.
     OperationFailed {
         op: OpId,
         attempt: u32,
         http_status: Option<u16>,
-        error: String,
+        error: Text,
         retryable: bool,
         duration_ms: u64,
-        at_ms: i64,
     },
     /// An operation was found already done before any intent; nothing was sent.
-    OperationSkipped {
-        op: OpId,
-        reason: String,
-        at_ms: i64,
-    },
+    OperationSkipped { op: OpId, reason: Text },
     /// An in-doubt operation was re-observed on resume and classified.
     OperationReobserved {
         op: OpId,
         verdict: ReobservedVerdict,
-        observed: Json,
-        at_ms: i64,
+        observed: Doc,
     },
     /// A wait for a condition began.
-    WaitStarted {
-        wait: String,
-        step: String,
-        at_ms: i64,
-    },
+    WaitStarted { wait: String, step: String },
     /// A waited-for condition changed (recorded on change, not on every poll).
     ConditionObserved {
         wait: String,
-        condition: String,
-        detail: Json,
-        at_ms: i64,
+        condition: Text,
+        detail: Doc,
     },
     /// A wait ended.
-    WaitFinished {
-        wait: String,
-        outcome: WaitOutcome,
-        at_ms: i64,
-    },
-    /// An operator decided something: a confirmation, a skip, a lock break, a reset.
+    WaitFinished { wait: String, outcome: WaitOutcome },
+    /// An operator decided something: a confirmation, a skip, a reset, a salvage.
     DecisionRecorded {
         decision: String,
-        detail: String,
+        detail: Text,
         by: String,
-        at_ms: i64,
     },
-    /// The run paused (Ctrl-C, an ambiguous operation, a failed precheck).
-    RunPaused { reason: String, at_ms: i64 },
+    /// The run paused.
+    RunPaused { reason: PauseReason },
     /// The run resumed, possibly on another process.
     RunResumed {
         host: String,
         user: String,
         pid: u32,
         tool_version: String,
-        at_ms: i64,
     },
     /// A reset started a new epoch from a step; the old head stays in the chain.
     EpochStarted {
         epoch: u32,
         reset_to: String,
         previous_head: ChainHash,
-        at_ms: i64,
     },
     /// The run ended; `head` is the chain hash of the record before this one.
     RunSealed {
         head: ChainHash,
-        outcome: String,
-        at_ms: i64,
+        outcome: RunOutcome,
+    },
+    /// The journal's lock was taken over from a holder that is no longer
+    /// running on this machine (its process died, e.g. `kill -9`).
+    LockRecovered {
+        host: String,
+        pid: u32,
+        user: String,
+        since: String,
+        tool_version: String,
     },
 }
 
@@ -288,6 +316,7 @@ impl Event {
             Event::RunResumed { .. } => "RunResumed",
             Event::EpochStarted { .. } => "EpochStarted",
             Event::RunSealed { .. } => "RunSealed",
+            Event::LockRecovered { .. } => "LockRecovered",
         }
     }
 

@@ -14,6 +14,7 @@
 //! * One writer per journal ([`lock`]); a journal belongs to one [`Target`].
 //! * Secrets cannot be journaled: [`Secret`] has no `Serialize`.
 
+pub mod bounded;
 pub mod chain;
 pub mod durable;
 mod error;
@@ -29,10 +30,11 @@ pub mod verify;
 pub use chain::ChainHash;
 pub use error::{Error, Result};
 pub use event::{
-    BlobHash, BlobRef, Event, Json, OpId, OperationSpec, ReobservedVerdict, Seq, WaitOutcome,
+    BlobHash, BlobRef, Doc, Event, Json, OpId, OperationSpec, PauseReason, ReobservedVerdict,
+    RunOutcome, Seq, Text, WaitOutcome,
 };
 pub use lock::{Holder, LockError};
 pub use secret::Secret;
-pub use store::{Journal, OpState, OpenOptions, Recorded, RunInfo};
+pub use store::{Journal, MAX_IDENTIFIER, OpState, OpenOptions, Recorded, RunInfo};
 pub use target::Target;
 pub use verify::{VerifyReport, VerifyStatus, verify, verify_journal};

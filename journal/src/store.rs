@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use crate::chain::{ChainHash, genesis};
 use crate::durable::{DbFile, restrict, sync_dir, sync_external_blobs};
 use crate::error::{Error, Result};
-use crate::event::{BlobHash, Event, OpId, Seq, WaitOutcome, now_ms};
+use crate::event::{BlobHash, Doc, Event, Json, OpId, Seq, Text, WaitOutcome, now_ms};
 use crate::format;
 use crate::keys;
 use crate::lock::{self, Holder, LockGuard};
@@ -95,11 +95,13 @@ impl OpState {
     }
 }
 
-/// One record read back: its seq, format version, event and chain hash.
+/// One record read back: its seq, format version, time, event and chain hash.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Recorded {
     pub seq: Seq,
     pub version: u16,
+    /// When it was appended, in milliseconds since the Unix epoch.
+    pub at_ms: i64,
     pub event: Event,
     pub hash: ChainHash,
 }
@@ -161,7 +163,6 @@ impl Journal {
             host: me.host,
             user: me.user,
             pid: me.pid,
-            at_ms: now_ms(),
         })?;
         restrict(dir)?;
         sync_dir(dir)?;
@@ -227,7 +228,7 @@ impl Journal {
         {
             let (k, v) = last.map_err(Error::sled(dir))?;
             let seq = keys::seq_of(&k).expect("event key");
-            let (_, event, hash) =
+            let (_, _, event, hash) =
                 format::decode(&v).map_err(|reason| Error::Corrupt { seq, reason })?;
             writer.next = seq + 1;
             writer.head = hash;
@@ -386,31 +387,20 @@ impl Journal {
         let mut ops: std::collections::BTreeMap<OpId, OpState> = Default::default();
         let (mut seq, mut head) = (w.next, w.head);
         let mut sealed = None;
+        let at_ms = now_ms();
         for event in events {
-            let (rec, hash) = format::encode(event, seq, &head)?;
+            check_identifiers(event, dir)?;
+            let (rec, hash) = format::encode(event, at_ms, seq, &head)?;
             if rec.len() > keys::MAX_RECORD {
-                return Err(Error::Corrupt {
-                    seq,
-                    reason: format!(
-                        "event {} is {} bytes, over the {} limit: put large data in the blob store",
-                        event.name(),
-                        rec.len(),
-                        keys::MAX_RECORD
-                    ),
+                return Err(Error::TooLarge {
+                    what: format!("record {seq} ({})", event.name()),
+                    size: rec.len(),
+                    limit: keys::MAX_RECORD,
+                    path: dir.clone(),
                 });
             }
             batch.insert(&keys::event(seq), rec);
             if let Some(op) = event.op() {
-                if op.0.len() > keys::MAX_OP_ID {
-                    return Err(Error::Corrupt {
-                        seq,
-                        reason: format!(
-                            "operation id {:?}… is over {} bytes",
-                            &op.0[..40],
-                            keys::MAX_OP_ID
-                        ),
-                    });
-                }
                 let state = match ops.get(op) {
                     Some(s) => *s,
                     None => self.op_state(op)?.unwrap_or_default(),
@@ -546,6 +536,46 @@ impl Journal {
         })
     }
 
+    /// Returns `s` bounded for an event: whole when short, else cut with its
+    /// full form in the blob store (buffered, like [`Self::put_blob`]).
+    pub fn text(&self, s: &str) -> Result<Text> {
+        Text::new(s, |b| self.put_blob(b))
+    }
+
+    /// Returns `value` as a bounded document for an event: inline when small,
+    /// else in the blob store with a preview inline.
+    pub fn doc<T: serde::Serialize + ?Sized>(&self, value: &T) -> Result<Doc> {
+        self.doc_json(Json::of(value)?)
+    }
+
+    /// Returns JSON text as a bounded document (see [`Self::doc`]).
+    pub fn doc_json(&self, json: Json) -> Result<Doc> {
+        Doc::new(json, |b| self.put_blob(b))
+    }
+
+    /// Returns the full text of `text`, reading its blob when it was cut.
+    pub fn full_text(&self, text: &Text) -> Result<String> {
+        match text.full_blob() {
+            None => Ok(text.inline().to_string()),
+            Some(h) => {
+                let bytes = self.get_blob(&h)?.ok_or_else(|| missing_blob(h))?;
+                Ok(String::from_utf8_lossy(&bytes).into_owned())
+            }
+        }
+    }
+
+    /// Returns the whole document, reading its blob when it is not inline.
+    pub fn load_doc(&self, doc: &Doc) -> Result<Json> {
+        match (doc.json(), doc.full_blob()) {
+            (Some(j), _) => Ok(j),
+            (None, Some(h)) => {
+                let bytes = self.get_blob(&h)?.ok_or_else(|| missing_blob(h))?;
+                Ok(Json(String::from_utf8_lossy(&bytes).into_owned()))
+            }
+            (None, None) => Ok(Json::null()),
+        }
+    }
+
     /// Stores a blob (deduplicated by its blake3 hash) and returns its address.
     /// Buffered: durable with the next durable append, which should be the
     /// `SnapshotRecorded` event that references it.
@@ -607,6 +637,52 @@ impl Journal {
     }
 }
 
+fn missing_blob(h: BlobHash) -> Error {
+    Error::Corrupt {
+        seq: 0,
+        reason: format!("blob {h} that a record references is missing"),
+    }
+}
+
+/// Longest identifier (step, action, target, key, wait, label…) in an event, in bytes.
+pub const MAX_IDENTIFIER: usize = 256;
+
+/// Refuses an event whose identifiers are over their bounds, as
+/// [`Error::TooLarge`] (nothing in it is free text: that is bounded already).
+fn check_identifiers(event: &Event, dir: &Path) -> Result<()> {
+    let too_large = |what: &str, size: usize, limit: usize| Error::TooLarge {
+        what: format!("{} ({what})", event.name()),
+        size,
+        limit,
+        path: dir.to_path_buf(),
+    };
+    if let Some(op) = event.op()
+        && op.0.len() > keys::MAX_OP_ID
+    {
+        return Err(too_large("its operation id", op.0.len(), keys::MAX_OP_ID));
+    }
+    let ids: Vec<&str> = match event {
+        Event::OperationIntended {
+            step,
+            action,
+            target,
+            idempotency_key,
+            ..
+        } => vec![step, action, target, idempotency_key],
+        Event::WaitStarted { wait, step } => vec![wait, step],
+        Event::ConditionObserved { wait, .. } | Event::WaitFinished { wait, .. } => vec![wait],
+        Event::ObservationRecorded { key, .. } => vec![key],
+        Event::SnapshotRecorded { label, .. } => vec![label],
+        _ => vec![],
+    };
+    for id in ids {
+        if id.len() > MAX_IDENTIFIER {
+            return Err(too_large("an identifier", id.len(), MAX_IDENTIFIER));
+        }
+    }
+    Ok(())
+}
+
 /// Returns the index state after `event` (an operation event) at `seq`.
 fn index(mut s: OpState, event: &Event, seq: Seq) -> OpState {
     match event {
@@ -628,11 +704,12 @@ fn index(mut s: OpState, event: &Event, seq: Seq) -> OpState {
 }
 
 fn decode_record(seq: Seq, v: &[u8]) -> Result<Recorded> {
-    let (version, event, hash) =
+    let (version, at_ms, event, hash) =
         format::decode(v).map_err(|reason| Error::Corrupt { seq, reason })?;
     Ok(Recorded {
         seq,
         version,
+        at_ms,
         event,
         hash,
     })

@@ -102,8 +102,8 @@ pub fn verify_journal(journal: &Journal) -> Result<VerifyReport> {
                 prev,
             ));
         }
-        let event = match format::decode_payload(raw.version, raw.payload) {
-            Ok(e) => e,
+        let event = match format::decode_payload(raw.version, raw.at_ms, raw.payload) {
+            Ok((e, _)) => e,
             Err(reason) => return Ok(broken(seq, reason, expected - 1, prev)),
         };
         if let Event::RunSealed { head, .. } = &event {

@@ -107,8 +107,7 @@ fn truncating_a_sealed_run_is_detected() {
     let (_, head) = j.head();
     j.append(Event::RunSealed {
         head,
-        outcome: "done".into(),
-        at_ms: 0,
+        outcome: journal::RunOutcome::Completed,
     })
     .unwrap();
     drop(j);

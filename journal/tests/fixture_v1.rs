@@ -1,8 +1,9 @@
 //! A journal written in format version 1 keeps decoding, upcast, forever.
 //!
-//! `tests/fixtures/v1-journal.txt` was written once by `write_fixture` below
-//! (with the frozen v1 types) and is never regenerated: the first line is the
-//! run id and target, each further line `seq hex(record)`.
+//! `tests/fixtures/v1-journal.txt` was written once, with the frozen v1 types,
+//! from the events in [`v1_events`] followed by a seal, and is never
+//! regenerated: a missing or altered fixture fails these tests. The first line
+//! is the run id and target, each further line `seq hex(record)`.
 
 mod common;
 
@@ -73,39 +74,6 @@ fn v1_events() -> Vec<v1::Event> {
     ]
 }
 
-/// Writes the fixture if it is missing (it is committed; this runs only once).
-fn write_fixture() {
-    if std::path::Path::new(FIXTURE).exists() {
-        return;
-    }
-    let t = fixture_target();
-    let mut out = format!("run-v1 {}\n", serde_json::to_string(&t).unwrap());
-    let mut prev = genesis("run-v1", &t.fingerprint());
-    let mut events = v1_events();
-    let n = events.len();
-    let mut records = Vec::new();
-    for (i, ev) in events.drain(..).enumerate() {
-        let payload = format::encode_v1(&ev).unwrap();
-        let (rec, hash) = format::seal_payload(1, &payload, i as u64 + 1, &prev);
-        records.push(rec);
-        prev = hash;
-    }
-    let seal = format::encode_v1(&v1::Event::RunSealed {
-        head: prev,
-        at_ms: 1_700_000_000_900,
-    })
-    .unwrap();
-    records.push(format::seal_payload(1, &seal, n as u64 + 1, &prev).0);
-    for (i, rec) in records.iter().enumerate() {
-        out.push_str(&format!("{} {}\n", i + 1, hex_encode(rec)));
-    }
-    std::fs::write(FIXTURE, out).unwrap();
-}
-
-fn hex_encode(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 fn hex_decode(s: &str) -> Vec<u8> {
     (0..s.len())
         .step_by(2)
@@ -114,8 +82,8 @@ fn hex_decode(s: &str) -> Vec<u8> {
 }
 
 fn read_fixture() -> (String, Target, Vec<(u64, Vec<u8>)>) {
-    write_fixture();
-    let text = std::fs::read_to_string(FIXTURE).unwrap();
+    let text = std::fs::read_to_string(FIXTURE)
+        .unwrap_or_else(|e| panic!("{FIXTURE}: {e}; the fixture is committed, never regenerated"));
     let mut lines = text.lines();
     let (run_id, target) = lines.next().unwrap().split_once(' ').unwrap();
     let target: Target = serde_json::from_str(target).unwrap();
@@ -135,8 +103,13 @@ fn v1_records_decode_upcast_and_link() {
     let mut prev: ChainHash = genesis(&run_id, &target.fingerprint());
     let mut events = Vec::new();
     for (seq, rec) in &records {
-        let (version, event, hash) = format::decode(rec).unwrap();
+        let (version, at_ms, event, hash) = format::decode(rec).unwrap();
         assert_eq!(version, 1, "record {seq}");
+        assert_eq!(
+            at_ms,
+            1_700_000_000_000 + 100 * (*seq as i64 - 1),
+            "time of {seq}"
+        );
         assert_eq!(
             hash,
             journal::chain::link(*seq, &prev, &rec[..rec.len() - 32]),
@@ -145,9 +118,22 @@ fn v1_records_decode_upcast_and_link() {
         prev = hash;
         events.push(event);
     }
-    match &events[2] {
-        Event::OperationIntended { attempt, op, .. } => {
-            assert_eq!(*attempt, 1);
+    for (i, old) in v1_events().into_iter().enumerate() {
+        let (want, _) = format::v2::upcast(v1::upcast(old));
+        assert_eq!(events[i], want, "record {}", i + 1);
+    }
+    match events[2].clone() {
+        Event::OperationIntended {
+            attempt,
+            op,
+            params,
+            ..
+        } => {
+            assert_eq!(
+                params.inline_value().unwrap()["spec"]["migration"]["networkType"],
+                "OVNKubernetes"
+            );
+            assert_eq!(attempt, 1);
             assert_eq!(op.0, "M3/set-migration");
         }
         e => panic!("unexpected {e:?}"),
@@ -162,7 +148,20 @@ fn v1_records_decode_upcast_and_link() {
     ));
     assert!(matches!(
         &events[1],
-        Event::ObservationRecorded { blob: None, .. }
+        Event::ObservationRecorded { body, .. } if body.full_blob().is_none()
+    ));
+    assert!(matches!(
+        &events[6],
+        Event::RunPaused {
+            reason: journal::PauseReason::Interrupted
+        }
+    ));
+    assert!(matches!(
+        &events[9],
+        Event::RunSealed {
+            outcome: journal::RunOutcome::Unrecorded,
+            ..
+        }
     ));
     assert!(matches!(&events[9], Event::RunSealed { .. }));
 }

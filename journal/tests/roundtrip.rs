@@ -5,7 +5,10 @@ mod common;
 
 use journal::chain::ChainHash;
 use journal::format::{decode, encode};
-use journal::{BlobHash, BlobRef, Event, Json, OpId, ReobservedVerdict, Target, WaitOutcome};
+use journal::{
+    BlobHash, BlobRef, Doc, Event, Json, OpId, PauseReason, ReobservedVerdict, RunOutcome, Target,
+    Text, WaitOutcome,
+};
 use proptest::prelude::*;
 
 fn s() -> impl Strategy<Value = String> {
@@ -32,12 +35,44 @@ fn op() -> impl Strategy<Value = OpId> {
     s().prop_map(OpId)
 }
 
+fn text() -> impl Strategy<Value = Text> {
+    prop_oneof![
+        s().prop_map(|x| Text::short(&x).unwrap()),
+        "[a-zé ]{250,600}".prop_map(|x| Text::new(&x, |b| Ok(BlobHash::of(b))).unwrap()),
+    ]
+}
+fn doc() -> impl Strategy<Value = Doc> {
+    prop_oneof![
+        json().prop_map(|j| Doc::short(j).unwrap()),
+        "[a-z]{1000,1400}"
+            .prop_map(|x| Doc::new(Json(format!("{x:?}")), |b| Ok(BlobHash::of(b))).unwrap()),
+    ]
+}
+fn pause() -> impl Strategy<Value = PauseReason> {
+    prop_oneof![
+        Just(PauseReason::Interrupted),
+        text().prop_map(|detail| PauseReason::Stopped { detail }),
+        (op(), text(), doc()).prop_map(|(op, detail, live)| PauseReason::NeedsOperator {
+            op,
+            detail,
+            live
+        }),
+        (op(), text()).prop_map(|(op, detail)| PauseReason::CheckFailed { op, detail }),
+        (op(), text()).prop_map(|(op, error)| PauseReason::Failed { op, error }),
+    ]
+}
+fn outcome() -> impl Strategy<Value = RunOutcome> {
+    prop_oneof![
+        Just(RunOutcome::Completed),
+        text().prop_map(|detail| RunOutcome::Abandoned { detail }),
+    ]
+}
+
 /// Returns a strategy producing every event kind.
 fn event() -> impl Strategy<Value = Event> {
-    let t = any::<i64>();
     prop_oneof![
-        (s(), s(), s(), target(), s(), s(), any::<u32>(), t).prop_map(
-            |(run_id, workflow, tool_version, target, host, user, pid, at_ms)| Event::RunStarted {
+        (s(), s(), s(), target(), s(), s(), any::<u32>()).prop_map(
+            |(run_id, workflow, tool_version, target, host, user, pid)| Event::RunStarted {
                 run_id,
                 workflow,
                 tool_version,
@@ -45,48 +80,30 @@ fn event() -> impl Strategy<Value = Event> {
                 host,
                 user,
                 pid,
-                at_ms
             }
         ),
-        (s(), s(), hash32(), any::<u32>(), t).prop_map(|(p, d, h, count, at_ms)| {
-            Event::PlanRecorded {
-                plan_digest: p,
-                discovery_digest: d,
-                operations: BlobHash(h),
-                count,
-                at_ms,
-            }
+        (s(), s(), hash32(), any::<u32>()).prop_map(|(p, d, h, count)| Event::PlanRecorded {
+            plan_digest: p,
+            discovery_digest: d,
+            operations: BlobHash(h),
+            count,
         }),
-        (s(), json(), proptest::option::of(hash32()), t).prop_map(|(key, body, b, at_ms)| {
-            Event::ObservationRecorded {
-                key,
-                body,
-                blob: b.map(BlobHash),
-                at_ms,
-            }
-        }),
-        (
-            s(),
-            proptest::collection::vec((s(), s(), hash32()), 0..4),
-            t
-        )
-            .prop_map(|(label, b, at_ms)| {
-                let blobs = b
+        (s(), doc()).prop_map(|(key, body)| Event::ObservationRecorded { key, body }),
+        (s(), proptest::collection::vec((s(), s(), hash32()), 0..3)).prop_map(|(label, b)| {
+            Event::SnapshotRecorded {
+                label,
+                blobs: b
                     .into_iter()
                     .map(|(kind, name, h)| BlobRef {
                         kind,
                         name,
                         hash: BlobHash(h),
                     })
-                    .collect();
-                Event::SnapshotRecorded {
-                    label,
-                    blobs,
-                    at_ms,
-                }
-            }),
-        (op(), s(), s(), s(), s(), any::<u32>(), json(), t).prop_map(
-            |(op, step, action, target, idempotency_key, attempt, params, at_ms)| {
+                    .collect(),
+            }
+        }),
+        (op(), s(), s(), s(), s(), any::<u32>(), doc()).prop_map(
+            |(op, step, action, target, idempotency_key, attempt, params)| {
                 Event::OperationIntended {
                     op,
                     step,
@@ -95,39 +112,35 @@ fn event() -> impl Strategy<Value = Event> {
                     idempotency_key,
                     attempt,
                     params,
-                    at_ms,
                 }
             }
         ),
         (
             op(),
             any::<u32>(),
-            any::<Option<u16>>(),
-            json(),
-            any::<u64>(),
-            t
+            proptest::option::of(any::<u16>()),
+            doc(),
+            any::<u64>()
         )
-            .prop_map(|(op, attempt, http_status, observed, duration_ms, at_ms)| {
+            .prop_map(|(op, attempt, http_status, observed, duration_ms)| {
                 Event::OperationSucceeded {
                     op,
                     attempt,
                     http_status,
                     observed,
                     duration_ms,
-                    at_ms,
                 }
             }),
         (
             op(),
             any::<u32>(),
-            any::<Option<u16>>(),
-            s(),
+            proptest::option::of(any::<u16>()),
+            text(),
             any::<bool>(),
-            any::<u64>(),
-            t
+            any::<u64>()
         )
             .prop_map(
-                |(op, attempt, http_status, error, retryable, duration_ms, at_ms)| {
+                |(op, attempt, http_status, error, retryable, duration_ms)| {
                     Event::OperationFailed {
                         op,
                         attempt,
@@ -135,15 +148,10 @@ fn event() -> impl Strategy<Value = Event> {
                         error,
                         retryable,
                         duration_ms,
-                        at_ms,
                     }
                 }
             ),
-        (op(), s(), t).prop_map(|(op, reason, at_ms)| Event::OperationSkipped {
-            op,
-            reason,
-            at_ms
-        }),
+        (op(), text()).prop_map(|(op, reason)| Event::OperationSkipped { op, reason }),
         (
             op(),
             prop_oneof![
@@ -151,25 +159,18 @@ fn event() -> impl Strategy<Value = Event> {
                 Just(ReobservedVerdict::NotDone),
                 Just(ReobservedVerdict::Ambiguous)
             ],
-            json(),
-            t
+            doc()
         )
-            .prop_map(
-                |(op, verdict, observed, at_ms)| Event::OperationReobserved {
-                    op,
-                    verdict,
-                    observed,
-                    at_ms
-                }
-            ),
-        (s(), s(), t).prop_map(|(wait, step, at_ms)| Event::WaitStarted { wait, step, at_ms }),
-        (s(), s(), json(), t).prop_map(|(wait, condition, detail, at_ms)| {
-            Event::ConditionObserved {
-                wait,
-                condition,
-                detail,
-                at_ms,
-            }
+            .prop_map(|(op, verdict, observed)| Event::OperationReobserved {
+                op,
+                verdict,
+                observed
+            }),
+        (s(), s()).prop_map(|(wait, step)| Event::WaitStarted { wait, step }),
+        (s(), text(), doc()).prop_map(|(wait, condition, detail)| Event::ConditionObserved {
+            wait,
+            condition,
+            detail,
         }),
         (
             s(),
@@ -178,42 +179,40 @@ fn event() -> impl Strategy<Value = Event> {
                 Just(WaitOutcome::TimedOut),
                 Just(WaitOutcome::Interrupted),
                 Just(WaitOutcome::Failed)
-            ],
-            t
+            ]
         )
-            .prop_map(|(wait, outcome, at_ms)| Event::WaitFinished {
-                wait,
-                outcome,
-                at_ms
-            }),
-        (s(), s(), s(), t).prop_map(|(decision, detail, by, at_ms)| Event::DecisionRecorded {
+            .prop_map(|(wait, outcome)| Event::WaitFinished { wait, outcome }),
+        (s(), text(), s()).prop_map(|(decision, detail, by)| Event::DecisionRecorded {
             decision,
             detail,
             by,
-            at_ms
         }),
-        (s(), t).prop_map(|(reason, at_ms)| Event::RunPaused { reason, at_ms }),
-        (s(), s(), any::<u32>(), s(), t).prop_map(|(host, user, pid, tool_version, at_ms)| {
+        pause().prop_map(|reason| Event::RunPaused { reason }),
+        (s(), s(), any::<u32>(), s()).prop_map(|(host, user, pid, tool_version)| {
             Event::RunResumed {
                 host,
                 user,
                 pid,
                 tool_version,
-                at_ms,
             }
         }),
-        (any::<u32>(), s(), hash32(), t).prop_map(|(epoch, reset_to, h, at_ms)| {
-            Event::EpochStarted {
-                epoch,
-                reset_to,
-                previous_head: ChainHash(h),
-                at_ms,
-            }
+        (any::<u32>(), s(), hash32()).prop_map(|(epoch, reset_to, h)| Event::EpochStarted {
+            epoch,
+            reset_to,
+            previous_head: ChainHash(h),
         }),
-        (hash32(), s(), t).prop_map(|(h, outcome, at_ms)| Event::RunSealed {
+        (hash32(), outcome()).prop_map(|(h, outcome)| Event::RunSealed {
             head: ChainHash(h),
             outcome,
-            at_ms
+        }),
+        (s(), any::<u32>(), s(), s(), s()).prop_map(|(host, pid, user, since, tool_version)| {
+            Event::LockRecovered {
+                host,
+                pid,
+                user,
+                since,
+                tool_version,
+            }
         }),
     ]
 }
@@ -239,19 +238,22 @@ fn kind(e: &Event) -> usize {
         Event::RunResumed { .. } => 14,
         Event::EpochStarted { .. } => 15,
         Event::RunSealed { .. } => 16,
+        Event::LockRecovered { .. } => 17,
     }
 }
-const KINDS: usize = 17;
+const KINDS: usize = 18;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
-    fn every_event_round_trips_through_the_envelope(ev in event(), seq in 1u64..u64::MAX, prev in hash32()) {
+    fn every_event_round_trips_through_the_envelope(ev in event(), at in any::<i64>(), seq in 1u64..u64::MAX, prev in hash32()) {
         let prev = ChainHash(prev);
-        let (rec, hash) = encode(&ev, seq, &prev).unwrap();
-        let (version, back, stored_hash) = decode(&rec).unwrap();
+        let (rec, hash) = encode(&ev, at, seq, &prev).unwrap();
+        prop_assert!(rec.len() <= 4096, "a record of {} bytes", rec.len());
+        let (version, at_ms, back, stored_hash) = decode(&rec).unwrap();
         prop_assert_eq!(version, journal::format::CURRENT_VERSION);
+        prop_assert_eq!(at_ms, at);
         prop_assert_eq!(back, ev);
         prop_assert_eq!(stored_hash, hash);
         prop_assert_eq!(hash, journal::chain::link(seq, &prev, &rec[..rec.len() - 32]));

@@ -43,10 +43,9 @@ fn index_finds_operations_in_doubt() {
         op: OpId("op-3".into()),
         attempt: 1,
         http_status: Some(503),
-        error: "boom".into(),
+        error: journal::Text::short("boom").unwrap(),
         retryable: true,
         duration_ms: 1,
-        at_ms: 1,
     })
     .unwrap();
     let doubt: Vec<String> = j
@@ -78,8 +77,7 @@ fn seal_ends_the_run() {
     let seal = j
         .append(Event::RunSealed {
             head,
-            outcome: "done".into(),
-            at_ms: 1,
+            outcome: journal::RunOutcome::Completed,
         })
         .unwrap();
     assert_eq!(j.sealed(), Some(seal));
@@ -117,17 +115,45 @@ fn blobs_are_content_addressed_chunked_and_deduplicated() {
 }
 
 #[test]
-fn oversized_events_are_refused() {
+fn oversized_events_are_refused_as_too_large_not_corrupt() {
     let tmp = tempfile::tempdir().unwrap();
     let j = create(tmp.path());
-    let huge = Event::ObservationRecorded {
+    // Free text cannot be too large: it is bounded when it is made.
+    let body = j
+        .doc_json(journal::Json(format!("\"{}\"", "x".repeat(10_000))))
+        .unwrap();
+    assert!(body.full_blob().is_some());
+    j.append(Event::ObservationRecorded {
         key: "x".into(),
-        body: journal::Json("x".repeat(10_000)),
-        blob: None,
-        at_ms: 0,
+        body,
+    })
+    .unwrap();
+    // An identifier can be; a list of blob references too.
+    let long_key = Event::ObservationRecorded {
+        key: "k".repeat(journal::MAX_IDENTIFIER + 1),
+        body: journal::Doc::null(),
     };
-    assert!(j.append(huge).is_err());
-    assert_eq!(j.head().0, 1, "nothing was appended");
+    let err = j.append(long_key).unwrap_err();
+    assert!(matches!(err, Error::TooLarge { .. }), "{err:?}");
+    assert!(err.to_string().contains("nothing was appended"), "{err}");
+    let many = Event::SnapshotRecorded {
+        label: "many".into(),
+        blobs: (0..100u8)
+            .map(|i| journal::BlobRef {
+                kind: "kuryrnetworks".into(),
+                name: format!("ns-{i}/net"),
+                hash: BlobHash([i; 32]),
+            })
+            .collect(),
+    };
+    let err = j.append(many).unwrap_err();
+    assert!(
+        matches!(err, Error::TooLarge { size, limit: 4096, .. } if size > 4096),
+        "{err:?}"
+    );
+    assert_eq!(j.head().0, 2, "nothing more was appended");
+    // The journal is not poisoned: the run goes on.
+    j.append(intent(1)).unwrap();
 }
 
 #[test]
@@ -239,7 +265,6 @@ fn met_waits_are_indexed() {
     j.append(Event::WaitFinished {
         wait: "w1".into(),
         outcome: journal::WaitOutcome::TimedOut,
-        at_ms: 0,
     })
     .unwrap();
     assert_eq!(
@@ -251,7 +276,6 @@ fn met_waits_are_indexed() {
         .append(Event::WaitFinished {
             wait: "w1".into(),
             outcome: journal::WaitOutcome::Met,
-            at_ms: 0,
         })
         .unwrap();
     assert_eq!(j.wait_met("w1").unwrap(), Some(seq));

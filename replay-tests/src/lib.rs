@@ -79,6 +79,7 @@ impl Rig {
             .env("OS_CLOUD", "lab")
             .env("OVN_MIGRATE_STATE_DIR", &self.state)
             .env_remove("OVN_MIGRATE_KILL_AT_APPEND")
+            .env_remove("OVN_MIGRATE_KILL_AT")
             .env("NO_COLOR", "1");
         c
     }
@@ -92,6 +93,17 @@ impl Rig {
         if let Some(n) = kill_at {
             c.env("OVN_MIGRATE_KILL_AT_APPEND", n.to_string());
         }
+        c.output().expect("the tool runs")
+    }
+
+    /// Runs `kuryr run --yes` as [`Rig::run`] does, killed by SIGKILL right
+    /// after the append named `point` (`Name:subject#n`, see
+    /// `steps::engine::describe`) became durable.
+    pub fn run_killed_at(&self, bin: &Path, point: &str) -> Output {
+        let mut args = vec!["kuryr", "run", "--yes", "--no-progress"];
+        args.extend_from_slice(FAST);
+        let mut c = self.tool(bin, &args);
+        c.env("OVN_MIGRATE_KILL_AT", point);
         c.output().expect("the tool runs")
     }
 
@@ -267,7 +279,9 @@ pub fn check_journal(rig: &Rig) -> u64 {
         "{report:?}"
     );
     let run = rig
-        .block_on(steps::kuryr::migrate::load_run(j.clone()))
+        .block_on(steps::workflow::load_run::<steps::kuryr::migrate::Session>(
+            j.clone(),
+        ))
         .unwrap();
     for op in &run.plan.operations {
         let state = j
@@ -278,6 +292,28 @@ pub fn check_journal(rig: &Rig) -> u64 {
     }
     assert!(j.in_doubt().unwrap().is_empty(), "operations in doubt");
     report.records
+}
+
+/// Returns the kill points of a finished run's journal: each record named as
+/// `Name:subject#n` (its n-th append of that name), in order. Records whose
+/// number varies between equivalent runs are left out: a condition's changes
+/// after its first (they depend on when the polls fall) and the records that
+/// follow from them in the same wait.
+pub fn kill_points(dir: &Path) -> Vec<String> {
+    let j = Journal::open_any(dir, &OpenOptions::default()).unwrap();
+    let mut seen: BTreeMap<String, u32> = BTreeMap::new();
+    let mut out = Vec::new();
+    for r in j.iter(1) {
+        let r = r.unwrap();
+        let name = steps::engine::describe(&r.event);
+        let n = seen.entry(name.clone()).or_default();
+        *n += 1;
+        if matches!(r.event, journal::Event::ConditionObserved { .. }) && *n > 1 {
+            continue;
+        }
+        out.push(format!("{name}#{n}"));
+    }
+    out
 }
 
 /// Returns the sum of the counts whose `METHOD path` contains `needle`.

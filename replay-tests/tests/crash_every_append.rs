@@ -1,18 +1,22 @@
 //! The migration killed with SIGKILL at every journal append in turn, then
-//! resumed: it must end in the same cluster state as an uninterrupted run,
-//! send no mutating call twice for an operation whose outcome was recorded
-//! (the lab's per-object counts equal the uninterrupted run's), and skip no
-//! operation (every planned operation has a successful outcome).
+//! resumed with no flag: it must end in the same cluster state as an
+//! uninterrupted run, send no mutating call twice for an operation whose
+//! outcome was recorded (the lab's per-object counts equal the uninterrupted
+//! run's), and skip no operation (every planned operation has a successful
+//! outcome).
 //!
-//! The kill comes from the tool itself (`OVN_MIGRATE_KILL_AT_APPEND=<seq>`:
-//! `kill -9` of its own pid right after the append of record `seq` became
-//! durable), so every append is hit exactly, whatever the timing.
+//! The kill points are planned from the uninterrupted run's journal: every
+//! record, named `Name:subject#n` (its n-th append of that name and
+//! subject), except a condition's later changes, whose number depends on
+//! when the polls fall. The tool kills itself (`OVN_MIGRATE_KILL_AT=<point>`:
+//! `kill -9` of its own pid right after that append became durable), and the
+//! test fails if any planned point is not reached.
 
 use std::path::Path;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use replay_tests::{Rig, check_journal, current_journal, describe, small};
+use replay_tests::{Rig, check_journal, current_journal, describe, kill_points, small};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ovn-migrate-replay");
 
@@ -23,43 +27,33 @@ fn killed_at_every_append_and_resumed_ends_like_an_uninterrupted_run() {
     let out = reference.run(bin, &[], None);
     assert!(out.status.success(), "{}", describe(&out));
     let (want_state, want_calls) = (reference.cluster_state(), reference.calls());
-    let total = check_journal(&reference);
+    let records = check_journal(&reference);
+    let points = kill_points(&current_journal(&reference.state).unwrap());
     drop(reference);
 
-    let next = AtomicU64::new(1);
-    let killed = AtomicU64::new(0);
+    let next = AtomicUsize::new(0);
+    let killed = AtomicUsize::new(0);
     let failures = Mutex::new(Vec::<String>::new());
     let worker = || {
         loop {
             let k = next.fetch_add(1, Ordering::SeqCst);
-            if k > total {
+            let Some(point) = points.get(k) else {
                 return;
-            }
-            let rig = Rig::start(small());
-            let first = rig.run(bin, &[], Some(k));
-            use std::os::unix::process::ExitStatusExt;
-            match first.status.signal() {
-                Some(9) => {
-                    killed.fetch_add(1, Ordering::SeqCst);
-                }
-                _ if first.status.success() => {} // this run needed fewer than k records
-                _ => {
-                    failures.lock().unwrap().push(format!(
-                        "kill at {k}: first run failed: {}",
-                        describe(&first)
-                    ));
-                    continue;
-                }
-            }
-            // As the error's hint tells an operator: name the dead holder to break its lock.
-            let stale = current_journal(&rig.state)
-                .and_then(|d| journal::lock::holder(&d))
-                .map(|h| h.id());
-            let extra: Vec<&str> = match &stale {
-                Some(id) => vec!["--break-lock", id],
-                None => vec![],
             };
-            let resumed = rig.run(bin, &extra, None);
+            let rig = Rig::start(small());
+            let first = rig.run_killed_at(bin, point);
+            use std::os::unix::process::ExitStatusExt;
+            if first.status.signal() == Some(9) {
+                killed.fetch_add(1, Ordering::SeqCst);
+            } else {
+                failures.lock().unwrap().push(format!(
+                    "kill point {point} was not reached: {}",
+                    describe(&first)
+                ));
+                continue;
+            }
+            // No flag: the dead holder's lock is taken over.
+            let resumed = rig.run(bin, &[], None);
             let mut problems = Vec::new();
             if !resumed.status.success() {
                 problems.push(format!("resume failed: {}", describe(&resumed)));
@@ -84,7 +78,7 @@ fn killed_at_every_append_and_resumed_ends_like_an_uninterrupted_run() {
                 failures
                     .lock()
                     .unwrap()
-                    .push(format!("kill at append {k}: {}", problems.join("; ")));
+                    .push(format!("kill at {point}: {}", problems.join("; ")));
             }
         }
     };
@@ -94,13 +88,15 @@ fn killed_at_every_append_and_resumed_ends_like_an_uninterrupted_run() {
     });
     let failures = failures.into_inner().unwrap();
     println!(
-        "crash points tested: {total} (appends of the uninterrupted run); killed there: {}; failures: {}",
+        "records of the uninterrupted run: {records}; planned kill points: {}; killed there: {}; failures: {}",
+        points.len(),
         killed.load(Ordering::SeqCst),
         failures.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    assert!(
-        killed.load(Ordering::SeqCst) >= total / 2,
-        "most kill points must be reached"
+    assert_eq!(
+        killed.load(Ordering::SeqCst),
+        points.len(),
+        "every planned kill point is reached"
     );
 }

@@ -76,7 +76,12 @@ fn ctrl_c_pauses_cleanly_and_resume_completes_without_repeats() {
         let j = Journal::open_any(&dir, &OpenOptions::default()).unwrap();
         let last = j.read(j.head().0).unwrap().unwrap().event;
         assert!(
-            matches!(last, Event::RunPaused { ref reason, .. } if reason == "interrupted"),
+            matches!(
+                last,
+                Event::RunPaused {
+                    reason: journal::PauseReason::Interrupted
+                }
+            ),
             "{last:?}"
         );
         assert!(j.in_doubt().unwrap().is_empty());

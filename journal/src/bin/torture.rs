@@ -9,7 +9,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use journal::{Event, Journal, Json, OpId, OpenOptions, RunInfo, Target};
+use journal::{Doc, Event, Journal, Json, OpId, OpenOptions, RunInfo, Target};
 
 fn target() -> Target {
     Target {
@@ -28,8 +28,11 @@ fn intent(n: u64) -> Event {
         target: format!("thing/{n}"),
         idempotency_key: format!("key-{n}"),
         attempt: 1,
-        params: Json(format!("{{\"n\":{n},\"pad\":\"{}\"}}", "x".repeat(120))),
-        at_ms: 0,
+        params: Doc::short(Json(format!(
+            "{{\"n\":{n},\"pad\":\"{}\"}}",
+            "x".repeat(120)
+        )))
+        .expect("small params"),
     }
 }
 

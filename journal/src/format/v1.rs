@@ -1,5 +1,6 @@
 //! Format version 1: the first stored event types, frozen, and their upcast to
-//! the current [`crate::Event`]. Never change these types: journals written in
+//! version 2 ([`super::v2::Event`], which upcasts on to the current
+//! [`crate::Event`]). Never change these types: journals written in
 //! version 1 must decode forever (the fixture in `tests/fixtures` proves it).
 
 use serde::{Deserialize, Serialize};
@@ -53,9 +54,9 @@ pub enum Event {
     RunSealed { head: ChainHash, at_ms: i64 },
 }
 
-/// Returns the current event a version-1 event means.
-pub fn upcast(old: Event) -> crate::Event {
-    use crate::Event as E;
+/// Returns the version-2 event a version-1 event means.
+pub fn upcast(old: Event) -> super::v2::Event {
+    use super::v2::Event as E;
     match old {
         Event::RunStarted {
             run_id,

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use journal::{Event, Journal, Json, OpId, OpenOptions, RunInfo, Target};
+use journal::{Doc, Event, Journal, OpId, OpenOptions, RunInfo, Target};
 
 /// Returns a target for tests.
 pub fn target(cluster: &str) -> Target {
@@ -35,8 +35,7 @@ pub fn intent(n: u64) -> Event {
         target: format!("octavia/loadbalancers/{n}"),
         idempotency_key: format!("k{n}"),
         attempt: 1,
-        params: Json::null(),
-        at_ms: 1,
+        params: Doc::null(),
     }
 }
 
@@ -46,9 +45,8 @@ pub fn success(n: u64) -> Event {
         op: OpId(format!("op-{n}")),
         attempt: 1,
         http_status: Some(204),
-        observed: Json::null(),
+        observed: Doc::null(),
         duration_ms: 3,
-        at_ms: 2,
     }
 }
 

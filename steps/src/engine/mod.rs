@@ -26,7 +26,7 @@ mod wait;
 
 pub use erased::{ErasedEffect, ErasedStep, Patience, check, effect, wait};
 pub use progress::{NoProgress, Progress, ProgressEvent};
-pub use recorder::{Recorder, crash_point, describe, recorded_at, resolve};
+pub use recorder::{Recorder, crash_at_seq, crash_point, describe, recorded_at, resolve};
 pub use retry::RetryPolicy;
 pub use runner::{
     Clock, Counts, Env, Guard, MakeStep, NoGuard, Ops, RunOutcome, RunSummary, SystemClock, Timing,

@@ -13,14 +13,11 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use journal::{BlobHash, Event, Journal, Json, Recorded, Seq};
-use serde_json::{Value, json};
+use journal::{BlobHash, Doc, Event, Journal, Recorded, Seq, Text};
+use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 type Reply = oneshot::Sender<Result<Vec<Seq>, String>>;
-
-/// Payloads larger than this go into the blob store.
-const INLINE_LIMIT: usize = 2048;
 
 /// Appends events durably, grouping concurrent appends.
 #[derive(Clone)]
@@ -63,8 +60,9 @@ impl Recorder {
                     r2.lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .push((*range.start(), *range.end()));
-                    for e in &crash_events {
+                    for (seq, e) in range.clone().zip(&crash_events) {
                         crash_point(&describe(e));
+                        crash_at_seq(seq);
                     }
                 }
                 let mut next = res.as_ref().map(|r| *r.start()).unwrap_or(0);
@@ -123,45 +121,38 @@ impl Recorder {
             })
     }
 
-    /// Records an observation under `key`: inline when small, else in the blob store.
+    /// Records an observation under `key`, whole (a large one in the blob store).
     pub async fn observe(&self, key: &str, body: &Value) -> Result<Seq, journal::Error> {
-        let text = serde_json::to_string(body).map_err(journal::Error::Json)?;
-        let (body, blob) = if text.len() <= INLINE_LIMIT {
-            (Json(text), None)
-        } else {
-            (Json::null(), Some(self.put_blob(text.into_bytes()).await?))
-        };
+        let body = self.payload(body)?;
         self.append(Event::ObservationRecorded {
             key: key.into(),
             body,
-            blob,
-            at_ms: journal::event::now_ms(),
         })
         .await
     }
 
     /// Returns `value` as an event payload: inline when small, else stored
-    /// whole in the blob store and referenced as `{"blob": "<hash>"}`.
-    pub async fn payload(&self, value: &Value) -> Result<Json, journal::Error> {
-        let text = serde_json::to_string(value).map_err(journal::Error::Json)?;
-        if text.len() <= INLINE_LIMIT {
-            return Ok(Json(text));
-        }
-        let hash = self.put_blob(text.into_bytes()).await?;
-        Ok(Json(json!({ "blob": hash.to_string() }).to_string()))
+    /// whole in the blob store (durable with the next append) and referenced.
+    /// It only writes sled's memory, so it is called on the runtime.
+    pub fn payload<T: serde::Serialize + ?Sized>(&self, value: &T) -> Result<Doc, journal::Error> {
+        self.journal.doc(value)
     }
 
-    /// Returns the payload of the outcome recorded at `seq`, blobs resolved.
+    /// Returns free text bounded for an event (the full text in the blob store).
+    pub fn text(&self, s: &str) -> Result<Text, journal::Error> {
+        self.journal.text(s)
+    }
+
+    /// Returns the payload of the outcome recorded at `seq`, read back whole.
     pub async fn outcome_payload(&self, seq: Seq) -> Result<Value, journal::Error> {
         let j = self.journal.clone();
         let rec = tokio::task::spawn_blocking(move || j.read(seq))
             .await
             .map_err(|e| self.io("read the journal", e.to_string()))??;
-        let json = match rec.map(|r| r.event) {
-            Some(Event::OperationSucceeded { observed, .. }) => observed,
-            _ => return Ok(Value::Null),
-        };
-        resolve(&self.journal, &json)
+        match rec.map(|r| r.event) {
+            Some(Event::OperationSucceeded { observed, .. }) => resolve(&self.journal, &observed),
+            _ => Ok(Value::Null),
+        }
     }
 
     /// Stores a blob (durable with the next append).
@@ -181,41 +172,14 @@ impl Recorder {
     }
 }
 
-/// Returns a payload's value, reading a `{"blob": …}` reference from the blob store.
-pub fn resolve(journal: &Journal, json: &Json) -> Result<Value, journal::Error> {
-    let v = json.value();
-    let Some(hex) = v
-        .as_object()
-        .filter(|m| m.len() == 1)
-        .and_then(|m| m.get("blob"))
-        .and_then(Value::as_str)
-    else {
-        return Ok(v);
-    };
-    let mut hash = [0u8; 32];
-    if hex.len() != 64 || hex::decode_to_slice(hex, &mut hash).is_err() {
-        return Ok(v);
-    }
-    let bytes = journal
-        .get_blob(&BlobHash(hash))?
-        .ok_or_else(|| journal::Error::Corrupt {
-            seq: 0,
-            reason: format!("blob {hex} referenced by a record is missing"),
-        })?;
-    serde_json::from_slice(&bytes).map_err(journal::Error::Json)
+/// Returns a payload's whole value (read from the blob store when large).
+pub fn resolve(journal: &Journal, doc: &Doc) -> Result<Value, journal::Error> {
+    Ok(journal.load_doc(doc)?.value())
 }
 
-/// Returns when a record was made (ms since the epoch; `i64::MAX` if unknown).
+/// Returns when a record was made (ms since the epoch).
 pub fn recorded_at(r: &Recorded) -> i64 {
-    match &r.event {
-        Event::OperationSucceeded { at_ms, .. }
-        | Event::OperationSkipped { at_ms, .. }
-        | Event::OperationIntended { at_ms, .. }
-        | Event::OperationFailed { at_ms, .. }
-        | Event::ObservationRecorded { at_ms, .. }
-        | Event::RunStarted { at_ms, .. } => *at_ms,
-        _ => i64::MAX,
-    }
+    r.at_ms
 }
 
 fn closed(name: &str) -> journal::Error {
@@ -239,6 +203,29 @@ pub fn describe(e: &Event) -> String {
     format!("{}:{subject}", e.name())
 }
 
+/// Test hook: when `OVN_MIGRATE_KILL_AT_APPEND=<seq>` names the record just
+/// made durable, kills this process with SIGKILL (see [`crash_point`]).
+pub fn crash_at_seq(seq: Seq) {
+    let Some(at) = std::env::var("OVN_MIGRATE_KILL_AT_APPEND")
+        .ok()
+        .and_then(|v| v.parse::<Seq>().ok())
+    else {
+        return;
+    };
+    if at == seq {
+        kill_self();
+    }
+}
+
+fn kill_self() -> ! {
+    let pid = std::process::id().to_string();
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &pid])
+        .status();
+    // SIGKILL cannot be caught; should `kill` be missing, stop at once anyway.
+    std::process::abort();
+}
+
 static SEEN: Mutex<BTreeMap<String, u32>> = Mutex::new(BTreeMap::new());
 
 /// Test hook: counts the durable appends named `point` (see [`describe`]) in
@@ -258,11 +245,6 @@ pub fn crash_point(point: &str) {
         *n
     };
     if at == format!("{point}#{n}") {
-        let pid = std::process::id().to_string();
-        let _ = std::process::Command::new("kill")
-            .args(["-9", &pid])
-            .status();
-        // SIGKILL cannot be caught; should `kill` be missing, stop at once anyway.
-        std::process::abort();
+        kill_self();
     }
 }

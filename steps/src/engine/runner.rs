@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use journal::event::now_ms;
-use journal::{Event, OpId, OpState, ReobservedVerdict};
+use journal::{Event, OpId, OpState, PauseReason, ReobservedVerdict};
 use serde::Serialize;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -304,17 +304,44 @@ async fn stopped(env: Env<'_>, counts: Counts, stop: Stop) -> Result<RunSummary,
         Stop::CheckFailed { op, detail } => RunOutcome::CheckFailed { op, detail },
         Stop::Failed { op, error } => RunOutcome::Failed { op, error },
     };
-    let reason = match &outcome {
-        RunOutcome::Paused { reason } => reason.clone(),
-        other => serde_json::to_string(other).unwrap_or_default(),
-    };
-    env.rec
-        .append(Event::RunPaused {
-            reason,
-            at_ms: now_ms(),
-        })
-        .await?;
+    let reason = pause_reason(env, &outcome)?;
+    env.rec.append(Event::RunPaused { reason }).await?;
     Ok(RunSummary { outcome, counts })
+}
+
+/// Returns how the journal records a stop.
+fn pause_reason(env: Env<'_>, outcome: &RunOutcome) -> Result<PauseReason, journal::Error> {
+    let t = |s: &str| env.rec.text(s);
+    Ok(match outcome {
+        RunOutcome::Completed => PauseReason::Stopped {
+            detail: t("completed")?,
+        },
+        RunOutcome::Paused { reason } if reason == "interrupted" => PauseReason::Interrupted,
+        RunOutcome::Paused { reason } => PauseReason::Stopped { detail: t(reason)? },
+        RunOutcome::Gated { op, until_ms } => PauseReason::Stopped {
+            detail: t(&format!(
+                "{op} is gated until {until_ms} (ms since the epoch)"
+            ))?,
+        },
+        RunOutcome::LeaseLost { reason } => PauseReason::Stopped {
+            detail: t(&format!(
+                "the cluster lease could not be proven held: {reason}"
+            ))?,
+        },
+        RunOutcome::NeedsOperator { op, detail, live } => PauseReason::NeedsOperator {
+            op: OpId(op.clone()),
+            detail: t(detail)?,
+            live: env.rec.payload(live)?,
+        },
+        RunOutcome::CheckFailed { op, detail } => PauseReason::CheckFailed {
+            op: OpId(op.clone()),
+            detail: t(detail)?,
+        },
+        RunOutcome::Failed { op, error } => PauseReason::Failed {
+            op: OpId(op.clone()),
+            error: t(error)?,
+        },
+    })
 }
 
 fn state_of(env: Env<'_>, op: &OpId) -> Result<OpState, Stop> {
@@ -522,7 +549,7 @@ async fn run_batch<Cx: Send + Sync>(
     }
     let intents = acting
         .iter()
-        .map(|(k, live, attempt, _)| intent_event(batch[*k].as_ref(), live, *attempt + 1))
+        .map(|(k, live, attempt, _)| intent_event(env.rec, batch[*k].as_ref(), live, *attempt + 1))
         .collect::<Result<Vec<_>, Stop>>();
     let committed = match intents {
         Err(stop) => Err(stop),
@@ -564,6 +591,7 @@ async fn run_batch<Cx: Send + Sync>(
 
 /// Returns the intent event for `step` acting on `live` as `attempt`, with its parameters.
 fn intent_event<Cx>(
+    rec: &Recorder,
     step: &dyn ErasedStep<Cx>,
     live: &Value,
     attempt: u32,
@@ -580,8 +608,7 @@ fn intent_event<Cx>(
         target: spec.target.clone(),
         idempotency_key: spec.idempotency_key.clone(),
         attempt,
-        params: journal::Json::of(&params).map_err(Stop::Journal)?,
-        at_ms: now_ms(),
+        params: rec.payload(&params).map_err(Stop::Journal)?,
     };
     Ok((event, params))
 }
@@ -605,7 +632,7 @@ async fn run_one<Cx: Send + Sync>(
             if let Err(why) = env.guard.check() {
                 return Err(Stop::LeaseLost(why));
             }
-            let (event, params) = intent_event(step, &live, attempt + 1)?;
+            let (event, params) = intent_event(env.rec, step, &live, attempt + 1)?;
             env.rec.append(event).await.map_err(Stop::Journal)?;
             act_loop(step, cx, env, attempt + 1, params, reobserved).await
         }
@@ -624,7 +651,9 @@ async fn recorded_intent(env: Env<'_>, state: &OpState) -> Result<Option<Value>,
         .map_err(Stop::Journal)?
         .map(|r| r.event)
     {
-        Some(Event::OperationIntended { params, .. }) => Ok(Some(params.value())),
+        Some(Event::OperationIntended { params, .. }) => Ok(Some(
+            super::recorder::resolve(env.rec.journal(), &params).map_err(Stop::Journal)?,
+        )),
         _ => Ok(None),
     }
 }
@@ -642,7 +671,7 @@ fn gate_closed(env: Env<'_>, gate: &Gate) -> Result<Option<i64>, Stop> {
         .journal()
         .read(seq)
         .map_err(Stop::Journal)?
-        .map(|r| super::recorder::recorded_at(&r))
+        .map(|r| r.at_ms)
         .unwrap_or(i64::MAX);
     let until = at.saturating_add(wait_ms);
     Ok((env.clock.now_ms() < until).then_some(until))
@@ -691,14 +720,13 @@ async fn prepare<Cx: Send + Sync>(
         let started = Instant::now();
         let patience = step.patience();
         let met = wait_for(step, cx, env, patience, &|live: &Value| step.watch(live)).await?;
-        let observed = rec.payload(&met).await.map_err(Stop::Journal)?;
+        let observed = rec.payload(&met).map_err(Stop::Journal)?;
         rec.append(Event::OperationSucceeded {
             op,
             attempt: 0,
             http_status: None,
             observed,
             duration_ms: started.elapsed().as_millis() as u64,
-            at_ms: now_ms(),
         })
         .await
         .map_err(Stop::Journal)?;
@@ -734,12 +762,11 @@ async fn prepare<Cx: Send + Sync>(
             Verdict::NotDone(_) | Verdict::Pending(_) => ReobservedVerdict::NotDone,
             Verdict::Ambiguous(_) => ReobservedVerdict::Ambiguous,
         };
-        let observed = rec.payload(&live).await.map_err(Stop::Journal)?;
+        let observed = rec.payload(&live).map_err(Stop::Journal)?;
         rec.append(Event::OperationReobserved {
             op: op.clone(),
             verdict: v,
             observed,
-            at_ms: now_ms(),
         })
         .await
         .map_err(Stop::Journal)?;
@@ -755,15 +782,13 @@ async fn prepare<Cx: Send + Sync>(
                     op,
                     attempt,
                     http_status: None,
-                    observed: rec.payload(&live).await.map_err(Stop::Journal)?,
+                    observed: rec.payload(&live).map_err(Stop::Journal)?,
                     duration_ms: 0,
-                    at_ms: now_ms(),
                 }
             } else {
                 Event::OperationSkipped {
                     op,
-                    reason: why,
-                    at_ms: now_ms(),
+                    reason: rec.text(&why).map_err(Stop::Journal)?,
                 }
             };
             rec.append(event).await.map_err(Stop::Journal)?;
@@ -830,12 +855,8 @@ async fn act_loop<Cx: Send + Sync>(
                     op: op.clone(),
                     attempt,
                     http_status: applied.http_status,
-                    observed: rec
-                        .payload(&applied.observed)
-                        .await
-                        .map_err(Stop::Journal)?,
+                    observed: rec.payload(&applied.observed).map_err(Stop::Journal)?,
                     duration_ms,
-                    at_ms: now_ms(),
                 })
                 .await
                 .map_err(Stop::Journal)?;
@@ -847,10 +868,9 @@ async fn act_loop<Cx: Send + Sync>(
             op: op.clone(),
             attempt,
             http_status: err.http_status,
-            error: err.message.clone(),
+            error: rec.text(&err.message).map_err(Stop::Journal)?,
             retryable: err.retryable,
             duration_ms,
-            at_ms: now_ms(),
         })
         .await
         .map_err(Stop::Journal)?;
@@ -878,9 +898,8 @@ async fn act_loop<Cx: Send + Sync>(
                     op: op.clone(),
                     attempt,
                     http_status: None,
-                    observed: rec.payload(&live).await.map_err(Stop::Journal)?,
+                    observed: rec.payload(&live).map_err(Stop::Journal)?,
                     duration_ms: 0,
-                    at_ms: now_ms(),
                 })
                 .await
                 .map_err(Stop::Journal)?;
@@ -901,7 +920,7 @@ async fn act_loop<Cx: Send + Sync>(
                     return Err(Stop::LeaseLost(why));
                 }
                 attempt += 1;
-                let (event, p) = intent_event(step, &live, attempt)?;
+                let (event, p) = intent_event(rec, step, &live, attempt)?;
                 rec.append(event).await.map_err(Stop::Journal)?;
                 params = p;
             }

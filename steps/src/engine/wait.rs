@@ -4,7 +4,6 @@
 
 use std::time::Instant;
 
-use journal::event::now_ms;
 use journal::{Event, WaitOutcome};
 use serde_json::Value;
 
@@ -38,7 +37,6 @@ pub(crate) async fn wait_for<Cx: Send + Sync>(
     rec.append(Event::WaitStarted {
         wait: wait.clone(),
         step: spec.step.clone(),
-        at_ms: now_ms(),
     })
     .await
     .map_err(jerr)?;
@@ -47,7 +45,6 @@ pub(crate) async fn wait_for<Cx: Send + Sync>(
     let finish = |outcome| Event::WaitFinished {
         wait: wait.clone(),
         outcome,
-        at_ms: now_ms(),
     };
     loop {
         let live = observe_retrying(step, cx, env).await?;
@@ -60,12 +57,11 @@ pub(crate) async fn wait_for<Cx: Send + Sync>(
         let text = state.text().to_string();
         if last.as_ref() != Some(&text) {
             // The change is journaled with the object it was read from.
-            let detail = rec.payload(&live).await.map_err(jerr)?;
+            let detail = rec.payload(&live).map_err(jerr)?;
             rec.append(Event::ConditionObserved {
                 wait: wait.clone(),
-                condition: text.clone(),
+                condition: rec.text(&text).map_err(jerr)?,
                 detail,
-                at_ms: now_ms(),
             })
             .await
             .map_err(jerr)?;

@@ -21,7 +21,6 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 
 use futures::future::BoxFuture;
-use journal::event::now_ms;
 use journal::{Event, Journal, OpenOptions, RunInfo, Target};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -211,6 +210,7 @@ pub async fn start_run<W: Workflow>(
                 reason: e.to_string(),
             })??;
     crash_point("RunStarted:");
+    crate::engine::crash_at_seq(1);
     let rec = Recorder::new(journal.clone());
     rec.observe("discovery", &to_value(discovery)?).await?;
     rec.observe("options", &to_value(options)?).await?;
@@ -222,7 +222,6 @@ pub async fn start_run<W: Workflow>(
         discovery_digest: W::planned_digest(plan).to_string(),
         operations: blob,
         count: W::operations(plan).len() as u32,
-        at_ms: now_ms(),
     })
     .await?;
     Ok(journal)
@@ -263,18 +262,7 @@ fn load_blocking<W: Workflow>(journal: Journal) -> Result<LoadedRun<W>, W::Error
     let mut seen_expansions = BTreeSet::new();
     let mut run_id = String::new();
     let mut started = false;
-    let body =
-        |inline: &journal::Json, blob: &Option<journal::BlobHash>| -> Result<Value, W::Error> {
-            match blob {
-                Some(h) => {
-                    let bytes = journal
-                        .get_blob(h)?
-                        .ok_or_else(|| bad(format!("blob {h} is missing")))?;
-                    Ok(serde_json::from_slice(&bytes).map_err(journal::Error::Json)?)
-                }
-                None => Ok(resolve(&journal, inline)?),
-            }
-        };
+    let body = |doc: &journal::Doc| -> Result<Value, W::Error> { Ok(resolve(&journal, doc)?) };
     for r in journal.iter(1) {
         match r?.event {
             Event::RunStarted {
@@ -291,22 +279,20 @@ fn load_blocking<W: Workflow>(journal: Journal) -> Result<LoadedRun<W>, W::Error
                 }
                 run_id = id;
             }
-            Event::ObservationRecorded {
-                key, body: b, blob, ..
-            } => {
+            Event::ObservationRecorded { key, body: b } => {
                 if key == "discovery" && discovery.is_none() {
                     discovery = Some(
-                        serde_json::from_value::<W::Discovery>(body(&b, &blob)?)
+                        serde_json::from_value::<W::Discovery>(body(&b)?)
                             .map_err(|e| bad(format!("the discovery does not decode: {e}")))?,
                     );
                 } else if key == "options" && options.is_none() {
                     options = Some(
-                        serde_json::from_value::<W::Options>(body(&b, &blob)?)
+                        serde_json::from_value::<W::Options>(body(&b)?)
                             .map_err(|e| bad(format!("the options do not decode: {e}")))?,
                     );
                 } else if let Some(after) = key.strip_prefix("plan-expanded/") {
                     if seen_expansions.insert(after.to_string()) {
-                        let ops = match body(&b, &blob)? {
+                        let ops = match body(&b)? {
                             Value::Array(a) => a,
                             other => {
                                 return Err(bad(format!(
@@ -453,7 +439,6 @@ pub async fn execute<W: Workflow>(
             user: me.user,
             pid: me.pid,
             tool_version: how.tool_version.clone(),
-            at_ms: now_ms(),
         })
         .await?;
     }
@@ -484,8 +469,7 @@ pub async fn execute<W: Workflow>(
         let (_, head) = run.journal.head();
         rec.append(Event::RunSealed {
             head,
-            outcome: "completed".into(),
-            at_ms: now_ms(),
+            outcome: journal::RunOutcome::Completed,
         })
         .await?;
     }

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use journal::event::now_ms;
 use journal::{Journal, OpId, OperationSpec, Target};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -365,26 +366,23 @@ async fn a_snapshot_done_but_not_expanded_expands_on_resume_from_its_journaled_o
         target: "work".into(),
         idempotency_key: "work".into(),
         attempt: 1,
-        params: journal::Json::null(),
-        at_ms: now_ms(),
+        params: journal::Doc::null(),
     })
     .unwrap();
     j.append(Event::OperationSucceeded {
         op: OpId("work".into()),
         attempt: 1,
         http_status: None,
-        observed: journal::Json::null(),
+        observed: journal::Doc::null(),
         duration_ms: 0,
-        at_ms: now_ms(),
     })
     .unwrap();
     j.append(Event::OperationSucceeded {
         op: OpId("snapshot".into()),
         attempt: 0,
         http_status: None,
-        observed: journal::Json(r#"["x"]"#.into()),
+        observed: j.doc(&json!(["x"])).unwrap(),
         duration_ms: 0,
-        at_ms: now_ms(),
     })
     .unwrap();
     let w = World::default();

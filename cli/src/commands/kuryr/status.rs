@@ -60,8 +60,8 @@ pub fn run(args: StatusArgs, ctx: &Context) -> Result<i32> {
     let (mut intents, mut done, mut skipped, mut failed, mut planned) = (0, 0, 0, 0, 0u32);
     let (mut first, mut last, mut step, mut paused) = (0i64, 0i64, String::new(), None::<String>);
     for r in j.iter(1) {
-        let ev = r?.event;
-        let at = at_ms(&ev);
+        let r = r?;
+        let (at, ev) = (r.at_ms, r.event);
         if first == 0 {
             first = at;
         }
@@ -77,7 +77,7 @@ pub fn run(args: StatusArgs, ctx: &Context) -> Result<i32> {
             Event::OperationSkipped { .. } => skipped += 1,
             Event::OperationFailed { .. } => failed += 1,
             Event::WaitStarted { step: s, .. } => step = s,
-            Event::RunPaused { reason, .. } => paused = Some(reason),
+            Event::RunPaused { reason } => paused = Some(reason.describe()),
             Event::RunResumed { .. } => paused = None,
             _ => {}
         }
@@ -145,26 +145,4 @@ fn current_journal(ctx: &Context, cluster: Option<&str>) -> Result<PathBuf> {
             .with_hint("start one with `ovn-migrate kuryr plan` or `run`")
     })?;
     Ok(state::journal_dir(&cdir, &run))
-}
-
-fn at_ms(e: &Event) -> i64 {
-    match e {
-        Event::RunStarted { at_ms, .. }
-        | Event::PlanRecorded { at_ms, .. }
-        | Event::ObservationRecorded { at_ms, .. }
-        | Event::SnapshotRecorded { at_ms, .. }
-        | Event::OperationIntended { at_ms, .. }
-        | Event::OperationSucceeded { at_ms, .. }
-        | Event::OperationFailed { at_ms, .. }
-        | Event::OperationSkipped { at_ms, .. }
-        | Event::OperationReobserved { at_ms, .. }
-        | Event::WaitStarted { at_ms, .. }
-        | Event::ConditionObserved { at_ms, .. }
-        | Event::WaitFinished { at_ms, .. }
-        | Event::DecisionRecorded { at_ms, .. }
-        | Event::RunPaused { at_ms, .. }
-        | Event::RunResumed { at_ms, .. }
-        | Event::EpochStarted { at_ms, .. }
-        | Event::RunSealed { at_ms, .. } => *at_ms,
-    }
 }

@@ -131,7 +131,6 @@ impl Effect for Backup {
                         name: "cluster".into(),
                         hash,
                     }],
-                    at_ms: journal::event::now_ms(),
                 })
                 .await
                 .map_err(jerr)?;
