@@ -147,11 +147,14 @@ fn decided(journal: &Journal, decision: &str, detail: String, ctx: &Context) -> 
     } else {
         format!("{}@{}", me.user, me.host)
     };
-    journal.append(Event::DecisionRecorded {
+    let event = Event::DecisionRecorded {
         decision: decision.into(),
         detail: journal.text(&detail)?,
         by,
-    })?;
+    };
+    let point = steps::engine::describe(&event);
+    journal.append(event)?;
+    steps::engine::crash_point(&point);
     Ok(())
 }
 
