@@ -16,4 +16,5 @@ pub mod error;
 pub mod exit;
 pub mod logging;
 pub mod output;
+pub mod signals;
 pub mod state;

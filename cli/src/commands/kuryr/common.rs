@@ -1,6 +1,7 @@
 //! What the `kuryr` commands share: connecting as the users' own tools do,
 //! finding and opening the current run's journal, showing a plan, driving the
-//! engine with progress on stderr and Ctrl-C as a clean pause, and turning
+//! engine with progress on stderr and Ctrl-C, SIGTERM or SIGHUP as a clean
+//! pause ([`crate::signals`]), and turning
 //! outcomes and errors into exit codes with hints.
 
 use std::path::{Path, PathBuf};
@@ -245,7 +246,7 @@ pub fn beside(journal_dir: &Path, what: &str) -> PathBuf {
     journal_dir.with_file_name(format!("{run}.{what}"))
 }
 
-/// Executes (or resumes) a loaded run: progress, Ctrl-C as a pause, the outcome printed.
+/// Executes (or resumes) a loaded run: progress, stop signals as a pause, the outcome printed.
 pub fn drive(
     ctx: &Context,
     session: &Session,
@@ -273,20 +274,12 @@ pub fn drive(
         tool_version: env!("CARGO_PKG_VERSION").into(),
     };
     let rt = ctx.runtime()?;
-    let stopper = {
-        let (cancel, bar) = (cancel.clone(), progress.bar.clone());
-        rt.spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                bar.suspend(|| eprintln!("interrupted: finishing the operations in flight, then pausing (Ctrl-C again to stop at once)"));
-                cancel.cancel();
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(ExitCode::INTERRUPTED);
-                }
-            }
-        })
-    };
+    let bar = progress.bar.clone();
+    let signals = crate::signals::pause_on_signals(rt, cancel.clone(), move |line| {
+        bar.suspend(|| crate::signals::write_stderr(line))
+    })?;
     let result = rt.block_on(execute(session, loaded, &how));
-    stopper.abort();
+    drop(signals);
     progress.bar.finish();
     let summary = result.map_err(migrate_error)?;
     {
