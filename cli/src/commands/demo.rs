@@ -11,8 +11,7 @@ use steps::kuryr::migrate::{MigrationOptions, Session, load_run};
 use steps::openstack::CloudConfig;
 
 use super::kuryr::common::{
-    DEFAULT_REQUEST_TIMEOUT, discover_and_plan, drive, migrate_error, os_error, record_run,
-    show_plan,
+    discover_and_plan, drive, migrate_error, os_error, record_run, show_plan,
 };
 use super::kuryr::options::TimingFlags;
 use crate::context::Context;
@@ -73,14 +72,24 @@ fn migrate(ctx: &Context, kubeconfig: PathBuf, clouds: PathBuf) -> Result<i32> {
         "lab up: Kubernetes API and OpenStack on 127.0.0.1 (kubeconfig {})",
         kubeconfig.display()
     ));
+    let timing = TimingFlags {
+        poll_ms: 50,
+        wait_timeout_s: 300,
+        in_doubt_grace_s: 5,
+        max_attempts: 8,
+        retry_base_ms: 100,
+        lease_s: 15,
+        request_timeout_s: None,
+    };
+    let request_timeout = timing.request_timeout()?;
     let cloud = CloudConfig::from_clouds_yaml(&clouds, "lab").map_err(|e| os_error(&e))?;
     let kube = ClientOptions {
         kubeconfig: Some(kubeconfig),
         context: None,
-        timeout: Some(DEFAULT_REQUEST_TIMEOUT),
+        timeout: Some(request_timeout),
     };
     let session = ctx
-        .block_on(Session::connect(&kube, cloud, DEFAULT_REQUEST_TIMEOUT))?
+        .block_on(Session::connect(&kube, cloud, request_timeout))?
         .map_err(migrate_error)?;
     let options = MigrationOptions {
         default_max_unavailable: 2,
@@ -91,15 +100,6 @@ fn migrate(ctx: &Context, kubeconfig: PathBuf, clouds: PathBuf) -> Result<i32> {
     ctx.output.note(text);
     let (_, dir, journal) = record_run(ctx, &session, &discovered, &options, &plan)?;
     let loaded = ctx.block_on(load_run(journal))?.map_err(migrate_error)?;
-    let timing = TimingFlags {
-        poll_ms: 50,
-        wait_timeout_s: 300,
-        in_doubt_grace_s: 5,
-        max_attempts: 8,
-        retry_base_ms: 100,
-        lease_s: 15,
-        request_timeout_s: DEFAULT_REQUEST_TIMEOUT.as_secs(),
-    };
     let code = drive(ctx, &session, &loaded, &dir, &timing)?;
     drop(loaded);
     ctx.output.note(format!(

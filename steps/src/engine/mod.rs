@@ -7,11 +7,11 @@
 //! intent, the effect, an outcome. Waits record condition changes, not polls.
 //! Consecutive steps of one group run concurrently, their intents made
 //! durable together by the [`Recorder`]'s group commit. Retries follow one
-//! pure policy ([`retry`]). A cluster [`lease`] keeps a second machine out,
-//! and cancellation (Ctrl-C) lets in-flight operations finish and records a
-//! pause.
+//! pure policy ([`retry`]). A cluster [`lease`] keeps a second machine out:
+//! [`run_fenced`] asks its [`Fence`] before every effect intent and stops
+//! with [`RunOutcome::LeaseLost`] once it may no longer act. Cancellation
+//! (a stop signal) lets in-flight operations finish and records a pause.
 
-pub mod lease;
 mod progress;
 mod recorder;
 pub mod retry;
@@ -19,10 +19,14 @@ mod runner;
 mod step;
 mod wait;
 
+/// The cluster lease lives under `kube/`; re-exported here for the engine's callers.
+pub use crate::kube::lease;
+pub use crate::kube::lease::{Fence, NoFence};
+
 pub use progress::{NoProgress, Progress, ProgressEvent};
 pub use recorder::{Recorder, crash_hook};
 pub use retry::RetryPolicy;
-pub use runner::{Counts, RunOutcome, RunSummary, Timing, run};
+pub use runner::{Counts, RunOutcome, RunSummary, Timing, run, run_fenced};
 pub use step::{Effect, Step, StepError, StepKind, Verdict, WaitState};
 
 #[cfg(test)]

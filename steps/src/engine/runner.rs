@@ -26,6 +26,7 @@ use super::recorder::Recorder;
 use super::retry::RetryPolicy;
 use super::step::{Step, StepError, StepKind, Verdict};
 use super::wait::{Patience, wait_for};
+use crate::kube::lease::{Fence, LeaseLost, NoFence};
 
 /// How long the engine waits and retries.
 #[derive(Clone, Debug)]
@@ -70,6 +71,8 @@ pub enum RunOutcome {
     CheckFailed { op: String, detail: String },
     /// An operation failed for good.
     Failed { op: String, error: String },
+    /// The cluster lease was lost: nothing more was started; resume once it is ours again.
+    LeaseLost { reason: String },
 }
 
 /// What happened to the operations of a run.
@@ -110,6 +113,7 @@ pub(crate) enum Stop {
         error: String,
     },
     Journal(journal::Error),
+    LeaseLost(LeaseLost),
 }
 
 impl Stop {
@@ -125,6 +129,7 @@ pub(crate) struct Env<'a> {
     pub timing: &'a Timing,
     pub cancel: &'a CancellationToken,
     pub progress: &'a dyn Progress,
+    pub fence: &'a dyn Fence,
 }
 
 enum End {
@@ -143,11 +148,27 @@ pub async fn run<S: Step>(
     cancel: &CancellationToken,
     progress: &dyn Progress,
 ) -> Result<RunSummary, journal::Error> {
+    run_fenced(steps, cx, rec, timing, cancel, progress, &NoFence).await
+}
+
+/// Runs `steps` as [`run`] does, asking `fence` before every effect intent:
+/// once it says the run may no longer act (the cluster lease was lost),
+/// nothing more is started and the run pauses with [`RunOutcome::LeaseLost`].
+pub async fn run_fenced<S: Step>(
+    steps: &[S],
+    cx: &S::Cx,
+    rec: &Recorder,
+    timing: &Timing,
+    cancel: &CancellationToken,
+    progress: &dyn Progress,
+    fence: &dyn Fence,
+) -> Result<RunSummary, journal::Error> {
     let env = Env {
         rec,
         timing,
         cancel,
         progress,
+        fence,
     };
     let total = steps.len();
     let mut counts = Counts::default();
@@ -155,7 +176,10 @@ pub async fn run<S: Step>(
     while i < total {
         if cancel.is_cancelled() {
             counts.remaining = total - i;
-            return pause(rec, counts, "interrupted".into()).await;
+            return match fence.ensure_held() {
+                Err(lost) => lease_lost(rec, counts, lost).await,
+                Ok(()) => pause(rec, counts, "interrupted".into()).await,
+            };
         }
         let group = steps[i].group();
         let mut j = i + 1;
@@ -188,7 +212,12 @@ pub async fn run<S: Step>(
             counts.remaining += total - j;
             let outcome = match stop {
                 Stop::Journal(e) => return Err(e),
-                Stop::Paused(reason) => return pause(rec, counts, reason).await,
+                Stop::LeaseLost(lost) => return lease_lost(rec, counts, lost).await,
+                // A wait cut short by the lease's loss is that loss, not an interruption.
+                Stop::Paused(reason) => match fence.ensure_held() {
+                    Err(lost) => return lease_lost(rec, counts, lost).await,
+                    Ok(()) => return pause(rec, counts, reason).await,
+                },
                 Stop::NeedsOperator { op, detail, live } => {
                     RunOutcome::NeedsOperator { op, detail, live }
                 }
@@ -227,6 +256,24 @@ async fn pause(
     })
 }
 
+/// Journals the pause of a run that lost the cluster lease.
+async fn lease_lost(
+    rec: &Recorder,
+    counts: Counts,
+    lost: LeaseLost,
+) -> Result<RunSummary, journal::Error> {
+    let reason = format!("lease lost: {lost}");
+    rec.append(Event::RunPaused {
+        reason: reason.clone(),
+        at_ms: now_ms(),
+    })
+    .await?;
+    Ok(RunSummary {
+        outcome: RunOutcome::LeaseLost { reason },
+        counts,
+    })
+}
+
 async fn run_one<S: Step>(
     step: &S,
     cx: &S::Cx,
@@ -239,6 +286,7 @@ async fn run_one<S: Step>(
         timing,
         cancel,
         progress,
+        fence,
     } = env;
     let spec = step.spec();
     let op = spec.op.clone();
@@ -387,6 +435,8 @@ async fn run_one<S: Step>(
         if cancel.is_cancelled() {
             return Err(Stop::Paused("interrupted".into()));
         }
+        // No effect starts without the cluster lease, judged on our own clock.
+        fence.ensure_held().map_err(Stop::LeaseLost)?;
         attempt += 1;
         tries += 1;
         let params = step.params(&before);

@@ -326,3 +326,95 @@ async fn cancellation_pauses_before_the_next_operation() {
     );
     assert!(w.calls.lock().unwrap().is_empty());
 }
+
+/// A fence that holds for its first `held` questions, then reports the lease taken over.
+struct FlakyFence {
+    held: u32,
+    asked: std::sync::atomic::AtomicU32,
+}
+
+impl Fence for FlakyFence {
+    fn ensure_held(&self) -> Result<(), crate::kube::lease::LeaseLost> {
+        let n = self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n < self.held {
+            Ok(())
+        } else {
+            Err(crate::kube::lease::LeaseLost::TakenOver {
+                holder: "ovn-migrate/thief/run".into(),
+            })
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_lost_lease_stops_the_run_before_the_next_intent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let j = journal(tmp.path());
+    let w = World::default();
+    let rec = Recorder::new(j.clone());
+    let fence = FlakyFence {
+        held: 1,
+        asked: Default::default(),
+    };
+    let s = run_fenced(
+        &[flag("a"), flag("b")],
+        &w,
+        &rec,
+        &timing(),
+        &CancellationToken::new(),
+        &NoProgress,
+        &fence,
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(&s.outcome, RunOutcome::LeaseLost { reason } if reason.contains("taken over by ovn-migrate/thief/run")),
+        "{:?}",
+        s.outcome
+    );
+    assert_eq!(w.calls.lock().unwrap().get("a"), Some(&1));
+    assert_eq!(w.calls.lock().unwrap().get("b"), None, "b was never sent");
+    let kinds = names(&j);
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "OperationIntended").count(),
+        1,
+        "no intent after the loss: {kinds:?}"
+    );
+    let last = j.read(j.head().0).unwrap().unwrap().event;
+    assert!(
+        matches!(last, Event::RunPaused { ref reason, .. } if reason.starts_with("lease lost: ")),
+        "{last:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_wait_cut_short_by_the_lease_is_reported_as_the_lease() {
+    let tmp = tempfile::tempdir().unwrap();
+    let j = journal(tmp.path());
+    let w = World::default();
+    let rec = Recorder::new(j.clone());
+    // The lease's loss cancels the run's token; the fence then says why.
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let fence = FlakyFence {
+        held: 0,
+        asked: Default::default(),
+    };
+    let s = run_fenced(
+        &[flag("a")],
+        &w,
+        &rec,
+        &timing(),
+        &cancel,
+        &NoProgress,
+        &fence,
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(s.outcome, RunOutcome::LeaseLost { .. }),
+        "{:?}",
+        s.outcome
+    );
+    assert!(w.calls.lock().unwrap().is_empty());
+}

@@ -32,6 +32,7 @@ pub(crate) async fn wait_for<S: Step>(
         timing,
         cancel,
         progress,
+        ..
     } = env;
     let spec = step.spec();
     let wait = spec.op.0.clone();

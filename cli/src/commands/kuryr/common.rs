@@ -11,6 +11,7 @@ use std::time::Duration;
 use journal::{Journal, OpenOptions};
 use serde::Serialize;
 use serde_json::json;
+use steps::engine::lease::LeaseError;
 use steps::engine::{Progress as EngineProgress, ProgressEvent, RunOutcome, RunSummary};
 use steps::kube::{ClientOptions, ErrorKind as KubeKind, KubeError};
 use steps::kuryr::Plan;
@@ -28,8 +29,9 @@ use crate::exit::ExitCode;
 use crate::output::Progress;
 use crate::state;
 
-/// How long one request may take when a command has no `--request-timeout-s`.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one request may take when a command has no `--request-timeout-s`
+/// (shorter than the default 60 s lease, as `steps::kube::lease` requires).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Connects to the cluster (`--kubeconfig`, `KUBECONFIG`, `--context`) and the
 /// cloud (`--os-cloud`, `OS_CLOUD`, clouds.yaml, `OS_*`).
@@ -270,7 +272,7 @@ pub fn drive(
         progress: &progress,
         cancel: cancel.clone(),
         backup_path: beside(journal_dir, "network-config.json"),
-        lease_duration: timing.lease(),
+        lease: timing.lease_timing()?,
         tool_version: env!("CARGO_PKG_VERSION").into(),
     };
     let rt = ctx.runtime()?;
@@ -323,6 +325,13 @@ fn report(ctx: &Context, summary: &RunSummary, journal_dir: &Path, log: &Path) -
             ExitCode::FAILURE,
             format!("{op} failed: {error}"),
             "see the log; resume retries from this operation".to_string(),
+        ),
+        RunOutcome::LeaseLost { reason } => (
+            ExitCode::LOCKED,
+            format!("paused, nothing more started: {reason}"),
+            "make sure no other ovn-migrate works on this cluster \
+             (kubectl -n kube-system get lease ovn-migrate -o yaml), then `ovn-migrate kuryr resume`"
+                .to_string(),
         ),
     };
     let doc = json!({
@@ -414,6 +423,10 @@ pub fn migrate_error(e: MigrateError) -> CliError {
         MigrateError::Kube(k) => kube_error(&k),
         MigrateError::OpenStack(o) => os_error(&o),
         MigrateError::Journal(j) => j.into(),
+        MigrateError::Lease(l @ LeaseError::Timing { .. }) => CliError::usage(format!(
+            "failed to {l}"
+        ))
+        .with_hint("pass a --request-timeout-s shorter than --lease-s, or a longer --lease-s"),
         MigrateError::Lease(l) => CliError::cluster(ExitCode::LOCKED, format!("failed to {l}"))
             .with_hint("wait for the other run to finish, or for its lease to expire if it died"),
         e @ MigrateError::Drifted { .. } => {

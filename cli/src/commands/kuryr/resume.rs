@@ -28,7 +28,7 @@ pub struct ResumeArgs {
 
 /// Runs `kuryr resume`.
 pub fn run(args: ResumeArgs, ctx: &Context) -> Result<i32> {
-    let session = connect_with_timeout(ctx, args.timing.request_timeout())?;
+    let session = connect_with_timeout(ctx, args.timing.request_timeout()?)?;
     let Some((journal, dir)) = open_run(
         ctx,
         &session,

@@ -33,7 +33,7 @@ pub struct RunArgs {
 
 /// Runs `kuryr run`.
 pub fn run(args: RunArgs, ctx: &Context) -> Result<i32> {
-    let session = connect_with_timeout(ctx, args.timing.request_timeout())?;
+    let session = connect_with_timeout(ctx, args.timing.request_timeout()?)?;
     if let Some((journal, dir)) = open_run(ctx, &session, None, args.break_lock.clone())? {
         if let Some(seal) = journal.sealed() {
             ctx.output.print(&serde_json::json!({"outcome": "completed", "sealed_at": seal, "journal": dir}), || {

@@ -18,8 +18,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::discover::{Discovered, discover};
 use super::{MigrationCx, MigrationStep};
-use crate::engine::lease::{self, LeaseError};
-use crate::engine::{Progress, Recorder, RunOutcome, RunSummary, Timing, crash_hook, run};
+use crate::engine::lease::{self, LeaseError, LeaseGuard, LeaseTiming};
+use crate::engine::{Progress, Recorder, RunOutcome, RunSummary, Timing, crash_hook, run_fenced};
 use crate::kube::{self, ClientOptions, KubeClient, KubeError};
 use crate::kuryr::cidr::Cidr;
 use crate::kuryr::digest::digest;
@@ -389,8 +389,8 @@ pub struct Execution<'a> {
     pub cancel: CancellationToken,
     /// Where M1 writes the network config backup.
     pub backup_path: PathBuf,
-    /// How long the cluster lease lasts without renewal.
-    pub lease_duration: Duration,
+    /// How long the cluster lease lasts without renewal, and the request timeout inside it.
+    pub lease: LeaseTiming,
     pub tool_version: String,
 }
 
@@ -415,7 +415,7 @@ pub async fn execute(
     let lease = lease::acquire(
         &session.kube,
         &lease::identity(&run.run_id),
-        how.lease_duration,
+        how.lease,
         how.cancel.clone(),
     )
     .await?;
@@ -435,7 +435,7 @@ pub async fn execute(
         .cloned()
         .map(|op| MigrationStep { op })
         .collect();
-    let summary = run_steps(&steps, &cx, &rec, how).await;
+    let summary = run_steps(&steps, &cx, &rec, how, &lease).await;
     lease.release().await;
     let summary = summary?;
     if summary.outcome == RunOutcome::Completed {
@@ -455,6 +455,16 @@ async fn run_steps(
     cx: &MigrationCx,
     rec: &Recorder,
     how: &Execution<'_>,
+    lease: &LeaseGuard,
 ) -> Result<RunSummary, MigrateError> {
-    Ok(run(steps, cx, rec, &how.timing, &how.cancel, how.progress).await?)
+    Ok(run_fenced(
+        steps,
+        cx,
+        rec,
+        &how.timing,
+        &how.cancel,
+        how.progress,
+        lease,
+    )
+    .await?)
 }
