@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::options::TimingFlags;
 use crate::context::Context;
-use crate::error::{CliError, ErrorKind, Result};
+use crate::error::{CliError, ErrorKind, Result, chain};
 use crate::exit::ExitCode;
 use crate::output::Progress;
 use crate::state;
@@ -184,7 +184,9 @@ impl TermProgress {
     fn save(&self, s: &mut StatusFile) {
         s.updated = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let tmp = self.status_path.with_extension("tmp");
-        if std::fs::write(&tmp, serde_json::to_vec_pretty(s).unwrap_or_default()).is_ok() {
+        let text = serde_json::to_string_pretty(s).unwrap_or_default();
+        let text = steps::redact::text(&text);
+        if std::fs::write(&tmp, text.as_bytes()).is_ok() {
             let _ = std::fs::rename(&tmp, &self.status_path);
         }
     }
@@ -380,9 +382,10 @@ fn pretty_findings(detail: &str) -> String {
     out
 }
 
-/// Maps an OpenStack configuration or connection error to the CLI's.
+/// Maps an OpenStack configuration or connection error to the CLI's (its
+/// whole source chain in the message).
 pub fn os_error(e: &OsError) -> CliError {
-    let msg = format!("failed to {e}");
+    let msg = format!("failed to {}", chain(e));
     match e {
         OsError::NoCloudsFile { .. } | OsError::CloudNotFound { .. } | OsError::ReadConfig { .. } | OsError::ParseConfig { .. } | OsError::MissingConfig(_) => {
             CliError::config(msg).with_hint("point --os-cloud / OS_CLOUD at a cloud in clouds.yaml (OS_CLIENT_CONFIG_FILE), or set OS_AUTH_URL and friends")
@@ -397,10 +400,11 @@ pub fn os_error(e: &OsError) -> CliError {
 }
 
 fn kube_error(e: &KubeError) -> CliError {
-    let msg = format!("failed to {e}");
+    let msg = format!("failed to {}", chain(e));
     match e {
         KubeError::KubeconfigMissing { .. }
         | KubeError::KubeconfigUnreadable { .. }
+        | KubeError::KubeconfigParse { .. }
         | KubeError::ContextNotFound { .. }
         | KubeError::NoCurrentContext { .. }
         | KubeError::ClientConfig { .. } => CliError::config(msg)
@@ -427,18 +431,21 @@ pub fn migrate_error(e: MigrateError) -> CliError {
             "failed to {l}"
         ))
         .with_hint("pass a --request-timeout-s shorter than --lease-s, or a longer --lease-s"),
-        MigrateError::Lease(l) => CliError::cluster(ExitCode::LOCKED, format!("failed to {l}"))
-            .with_hint("wait for the other run to finish, or for its lease to expire if it died"),
+        MigrateError::Lease(l) => {
+            CliError::cluster(ExitCode::LOCKED, format!("failed to {}", chain(&l))).with_hint(
+                "wait for the other run to finish, or for its lease to expire if it died",
+            )
+        }
         e @ MigrateError::Drifted { .. } => {
-            CliError::cluster(ExitCode::NEEDS_OPERATOR, format!("failed to {e}"))
+            CliError::cluster(ExitCode::NEEDS_OPERATOR, format!("failed to {}", chain(&e)))
         }
         e @ (MigrateError::Plan(_) | MigrateError::Template(_) | MigrateError::Settings(_)) => {
-            CliError::usage(format!("failed to {e}"))
+            CliError::usage(format!("failed to {}", chain(&e)))
         }
         e @ MigrateError::Load(_) => CliError::new(
             ErrorKind::Cluster,
             ExitCode::FAILURE,
-            format!("failed to {e}"),
+            format!("failed to {}", chain(&e)),
         ),
     }
 }

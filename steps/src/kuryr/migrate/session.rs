@@ -137,8 +137,9 @@ impl Session {
             .unwrap_or_default();
         let target = Target {
             cluster_id: id.clone(),
-            api_server: kc.server.clone(),
-            openstack_auth_url: cfg.auth_url.clone(),
+            // Stored and printed: never with the userinfo of a URL.
+            api_server: crate::redact::userinfo(&kc.server).into_owned(),
+            openstack_auth_url: crate::redact::userinfo(&cfg.auth_url).into_owned(),
             openstack_project: project,
         };
         Ok(Session {
