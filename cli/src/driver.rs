@@ -6,12 +6,14 @@
 //! refused (a sealed run is reported, changed options and a drifted plan are
 //! refused, a declined confirmation stops), journal the operator's decisions,
 //! then [`drive`] the engine with progress, signals as a clean pause, and the
-//! outcome turned into an exit code.
+//! outcome turned into an exit code. Ctrl-C, SIGTERM and SIGHUP pause a run
+//! ([`crate::signals`]).
 
 use std::path::{Path, PathBuf};
 
 use journal::{Event, Journal, OpenOptions};
 use serde_json::{Value, json};
+use steps::engine::lease::LeaseTiming;
 use steps::engine::{RunOutcome, RunSummary, SystemClock, Timing};
 use steps::workflow::{
     Execution, LoadedRun, Workflow, beside, check_drift, check_options, execute, load_run,
@@ -43,10 +45,10 @@ pub trait CliWorkflow: Workflow {
     }
 }
 
-/// How patient a run is, and how long its lease lasts.
+/// How patient a run is, and the cluster lease's timing.
 pub struct RunTiming {
     pub timing: Timing,
-    pub lease: std::time::Duration,
+    pub lease: LeaseTiming,
 }
 
 fn cluster_dir<W: CliWorkflow>(ctx: &Context, w: &W) -> Result<PathBuf> {
@@ -207,11 +209,22 @@ pub fn run<W: CliWorkflow>(
         }
         return drive(ctx, w, &loaded, &dir, timing);
     }
-    let (discovery, plan) = discover_and_plan(ctx, w, &options)?;
+    run_new(ctx, w, &options, timing).map(|(code, _)| code)
+}
+
+/// Plans a new run with `options`, shows it, asks, records it and runs it;
+/// returns the exit code and the run's journal directory.
+pub fn run_new<W: CliWorkflow>(
+    ctx: &Context,
+    w: &W,
+    options: &W::Options,
+    timing: &RunTiming,
+) -> Result<(i32, PathBuf)> {
+    let (discovery, plan) = discover_and_plan(ctx, w, options)?;
     let (_, text) = W::show_plan(&plan);
     ctx.output.note(text);
     ctx.confirm_or_decline("Run this plan against the cluster?")?;
-    let (_, dir, journal) = record_run(ctx, w, &discovery, &options, &plan)?;
+    let (_, dir, journal) = record_run(ctx, w, &discovery, options, &plan)?;
     let loaded = ctx.block_on(load_run::<W>(journal))?.map_err(W::error)?;
     decided(
         &loaded.journal,
@@ -219,7 +232,8 @@ pub fn run<W: CliWorkflow>(
         format!("run the plan of discovery {}", W::planned_digest(&plan)),
         ctx,
     )?;
-    drive(ctx, w, &loaded, &dir, timing)
+    let code = drive(ctx, w, &loaded, &dir, timing)?;
+    Ok((code, dir))
 }
 
 fn sealed<W: CliWorkflow>(ctx: &Context, seal: u64, dir: &Path) -> Result<i32> {
@@ -285,24 +299,16 @@ pub fn drive<W: CliWorkflow>(
         cancel: cancel.clone(),
         clock: &SystemClock,
         journal_dir: journal_dir.to_path_buf(),
-        lease_duration: timing.lease,
+        lease: timing.lease,
         tool_version: env!("CARGO_PKG_VERSION").into(),
     };
     let rt = ctx.runtime()?;
-    let stopper = {
-        let (cancel, bar) = (cancel.clone(), progress.bar.clone());
-        rt.spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                bar.suspend(|| eprintln!("interrupted: finishing the operations in flight, then pausing (Ctrl-C again to stop at once)"));
-                cancel.cancel();
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(ExitCode::INTERRUPTED);
-                }
-            }
-        })
-    };
+    let bar = progress.bar.clone();
+    let signals = crate::signals::pause_on_signals(rt, cancel.clone(), move |line| {
+        bar.suspend(|| crate::signals::write_stderr(line))
+    })?;
     let result = rt.block_on(execute(w, loaded, &how));
-    stopper.abort();
+    drop(signals);
     progress.bar.finish();
     let summary = result.map_err(W::error)?;
     progress.finish(
@@ -341,8 +347,11 @@ fn report<W: CliWorkflow>(
         ),
         RunOutcome::LeaseLost { reason } => (
             ExitCode::LOCKED,
-            format!("stopped before the next change: {reason}"),
-            format!("make sure no other ovn-migrate works on this cluster, then {resume}"),
+            format!("paused, nothing more started: {reason}"),
+            format!(
+                "make sure no other ovn-migrate works on this cluster \
+                 (kubectl -n kube-system get lease ovn-migrate -o yaml), then {resume}"
+            ),
         ),
         RunOutcome::NeedsOperator { op, detail, live } => (
             ExitCode::NEEDS_OPERATOR,

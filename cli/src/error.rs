@@ -52,12 +52,13 @@ pub struct CliError {
 }
 
 impl CliError {
-    /// Returns an error of `kind` exiting with `code`.
+    /// Returns an error of `kind` exiting with `code`; URL userinfo and secrets in the
+    /// message is redacted (as in hints), so no credential is ever printed.
     pub fn new(kind: ErrorKind, code: i32, message: impl Into<String>) -> Self {
         CliError {
             kind,
             code,
-            message: message.into(),
+            message: redacted(message.into()),
             hints: Vec::new(),
         }
     }
@@ -104,7 +105,7 @@ impl CliError {
 
     /// Adds a hint: one line saying what to do next.
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
-        self.hints.push(hint.into());
+        self.hints.push(redacted(hint.into()));
         self
     }
 
@@ -167,17 +168,15 @@ impl std::error::Error for CliError {}
 
 /// Returns `e` followed by each of its sources, joined by `": "`.
 pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
+    steps::redact::chain(e)
+}
+
+/// Returns `text` with URL userinfo and registered secrets redacted.
+fn redacted(text: String) -> String {
+    match steps::redact::text(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(clean) => clean,
     }
-    out
 }
 
 impl From<std::io::Error> for CliError {
@@ -253,9 +252,15 @@ impl From<journal::Error> for CliError {
                 "the journal is intact and nothing was sent for this record; \
                  `ovn-migrate kuryr resume` retries from the last durable record",
             ),
-            J::Locked(L::Io { .. }) | J::Sled { .. } | J::Io { .. } | J::Encode(_) | J::Json(_) => {
-                CliError::internal(format!("failed to {}", chain(&e)))
+            J::Locked(L::Io { path, .. }) | J::Sled { path, .. } | J::Io { path, .. } => {
+                // The whole chain: the OS error (e.g. "No space left on device") is the cause.
+                CliError::internal(format!("failed to {}", chain(&e))).with_hint(format!(
+                    "fix what the system said about {} (free space, permissions, the disk), \
+                     then carry on with `ovn-migrate kuryr resume`",
+                    path.display()
+                ))
             }
+            J::Encode(_) | J::Json(_) => CliError::internal(format!("failed to {}", chain(&e))),
         }
     }
 }
@@ -313,6 +318,39 @@ mod tests {
         });
         assert_eq!(e.code(), ExitCode::WRONG_TARGET);
         assert_eq!(e.hints().len(), 2);
+    }
+
+    #[test]
+    fn a_full_disk_under_the_journal_shows_the_os_error() {
+        // As the recorder hands it on: sled's error, whose source is the OS error.
+        let sled = sled::Error::Io(std::io::Error::from_raw_os_error(28));
+        let inner = journal::Error::Sled {
+            path: PathBuf::from("/state/j"),
+            source: sled,
+        };
+        let e = CliError::from(journal::Error::Io {
+            what: "append to the journal",
+            path: PathBuf::from("/state/j"),
+            source: std::io::Error::other(chain(&inner)),
+        });
+        assert!(e.message().contains("No space left on device"), "{e}");
+        assert!(
+            e.message()
+                .starts_with("failed to append to the journal (/state/j)")
+        );
+        assert!(e.hints()[0].contains("/state/j"), "{:?}", e.hints());
+    }
+
+    #[test]
+    fn messages_and_hints_never_carry_url_userinfo() {
+        let e = CliError::config("failed to reach http://admin:pw-1@k:5000/v3")
+            .with_hint("check https://u:pw-2@k/v3");
+        let shown = format!("{} {}", e.to_human(), e.to_json());
+        assert!(
+            !shown.contains("pw-1") && !shown.contains("pw-2"),
+            "{shown}"
+        );
+        assert!(shown.contains("http://***@k:5000/v3"), "{shown}");
     }
 
     #[test]

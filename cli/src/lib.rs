@@ -21,4 +21,5 @@ pub mod global;
 pub mod logging;
 pub mod output;
 pub mod run_progress;
+pub mod signals;
 pub mod state;

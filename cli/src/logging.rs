@@ -10,7 +10,10 @@
 //! synchronous, one `write` per event under the switch's lock, so a line
 //! logged before the file was chosen can never land in it (a background
 //! writer would write queued lines after the switch), and nothing is lost if
-//! the process dies: `File` keeps no buffer.
+//! the process dies: `File` keeps no buffer. Every line, on stderr and in the
+//! file, goes through [`Redacting`], which replaces the userinfo of URLs
+//! (`http://user:pass@…`) and every secret the process loaded before it is
+//! written.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -78,6 +81,27 @@ impl Write for SwitchFile {
     }
 }
 
+/// A writer that redacts URL userinfo and registered secrets (`steps::redact::text`) in each
+/// write; the fmt layer writes each event with one call, so a URL is never
+/// split between writes.
+pub struct Redacting<W>(pub W);
+
+impl<W: Write> Write for Redacting<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match std::str::from_utf8(buf) {
+            Ok(text) => {
+                self.0.write_all(steps::redact::text(text).as_bytes())?;
+                Ok(buf.len())
+            }
+            Err(_) => self.0.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
 /// Returns the stderr filter directive for `verbose` (the count of `-v`).
 pub fn stderr_level(verbose: u8) -> &'static str {
     match verbose {
@@ -98,9 +122,9 @@ pub fn init(verbose: u8, format: LogFormat) -> Result<LogHandle, String> {
     let file = SwitchFile::default();
     let writer = {
         let file = file.clone();
-        move || file.clone()
+        move || Redacting(file.clone())
     };
-    let stderr = layer(format, io::stderr, true)
+    let stderr = layer(format, || Redacting(io::stderr()), true)
         .with_filter(filter(stderr_level(verbose)))
         .boxed();
     let to_file = layer(format, writer, false)

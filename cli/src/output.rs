@@ -7,6 +7,9 @@
 //! ([`crate::logging`]). Progress bars are drawn on stderr only when it is a
 //! terminal, `--no-progress` was not given and the output is not JSON;
 //! otherwise every [`Progress`] call is a no-op, so commands call it freely.
+//! Everything written on stdout and every note has URL userinfo and loaded
+//! secrets redacted
+//! (`steps::redact`).
 
 use std::fmt::Display;
 use std::io::{IsTerminal, Write};
@@ -105,12 +108,15 @@ impl Output {
 
     /// Prints a note for people on stderr, in both modes (never on stdout).
     pub fn note(&self, text: impl Display) {
-        let _ = writeln!(std::io::stderr().lock(), "{text}");
+        let text = text.to_string();
+        let _ = writeln!(std::io::stderr().lock(), "{}", steps::redact::text(&text));
     }
 }
 
-/// Writes to stdout; a closed pipe (`| head`) is not an error worth a panic.
+/// Writes to stdout, URL userinfo redacted; a closed pipe (`| head`) is not
+/// an error worth a panic.
 fn write_stdout(text: &str) {
+    let text = steps::redact::text(text);
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }

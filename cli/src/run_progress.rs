@@ -58,7 +58,9 @@ impl TermProgress {
     fn save(&self, s: &mut StatusFile) {
         s.updated = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let tmp = self.status_path.with_extension("tmp");
-        if std::fs::write(&tmp, serde_json::to_vec_pretty(s).unwrap_or_default()).is_ok() {
+        let text = serde_json::to_string_pretty(s).unwrap_or_default();
+        let text = steps::redact::text(&text);
+        if std::fs::write(&tmp, text.as_bytes()).is_ok() {
             let _ = std::fs::rename(&tmp, &self.status_path);
         }
     }

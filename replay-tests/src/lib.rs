@@ -2,7 +2,8 @@
 //! as a child process (the real entry point, through the `ovn-migrate-replay`
 //! binary), and the two things the tests compare between runs: the lab's count
 //! of mutating calls per object, and the cluster's state with volatile fields
-//! (resource versions, timestamps, boot IDs) taken out.
+//! (resource versions, timestamps, boot IDs) taken out. [`ForeignHolder`]
+//! plays another machine's ovn-migrate holding the cluster lease.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,7 +23,7 @@ pub const FAST: &[&str] = &[
     "--retry-base-ms",
     "20",
     "--lease-s",
-    "5",
+    "20",
     "--wait-timeout-s",
     "120",
 ];
@@ -169,6 +170,86 @@ impl Rig {
             "kuryr_pods": list("pods", Some("openshift-kuryr")),
             "servers": servers,
         })
+    }
+}
+
+/// Returns the operation the current run's status file names (e.g. `…/M5/…`).
+pub fn status_current(rig: &Rig) -> Option<String> {
+    let dir = current_journal(&rig.state)?;
+    let file = dir.with_file_name(format!(
+        "{}.status.json",
+        dir.file_name()?.to_string_lossy()
+    ));
+    let v: Value = serde_json::from_slice(&std::fs::read(file).ok()?).ok()?;
+    v["current"].as_str().map(str::to_string)
+}
+
+/// The cluster lease's resource, namespace and name in the lab's store.
+pub const LEASE: (&str, &str, &str) = ("leases.coordination.k8s.io", "kube-system", "ovn-migrate");
+
+/// Another machine's ovn-migrate holding the cluster lease, with its clock
+/// `behind` ours; while `renewing`, it renews every 200 ms (its renewTime and
+/// resourceVersion change) until dropped.
+pub struct ForeignHolder {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ForeignHolder {
+    /// Creates the lease for `holder` (lasting `duration_s`) and starts renewing it if `renewing`.
+    pub fn start(
+        rig: &Rig,
+        holder: &str,
+        behind: Duration,
+        duration_s: u64,
+        renewing: bool,
+    ) -> ForeignHolder {
+        let their_now = move || {
+            (chrono::Utc::now() - chrono::Duration::from_std(behind).unwrap())
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        };
+        let now = their_now();
+        let (res, ns, name) = LEASE;
+        rig.lab
+            .store()
+            .create(
+                res,
+                ns,
+                json!({
+                    "apiVersion": "coordination.k8s.io/v1",
+                    "kind": "Lease",
+                    "metadata": {"name": name, "namespace": ns},
+                    "spec": {
+                        "holderIdentity": holder,
+                        "renewTime": now,
+                        "acquireTime": now,
+                        "leaseDurationSeconds": duration_s,
+                    },
+                }),
+            )
+            .expect("the lease is created");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = renewing.then(|| {
+            let (store, stop) = (rig.lab.store().clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(200));
+                    let _ = store.mutate(res, ns, name, false, |l| {
+                        l["spec"]["renewTime"] = their_now().into();
+                    });
+                }
+            })
+        });
+        ForeignHolder { stop, thread }
+    }
+}
+
+impl Drop for ForeignHolder {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
 

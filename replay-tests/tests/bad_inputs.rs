@@ -15,8 +15,8 @@ use std::time::Duration;
 use lab::LabConfig;
 use lab::faults::FaultRule;
 use replay_tests::{
-    FAST, Reference, Rig, check_journal, code, current_journal, describe, finish_within,
-    output_within, small, wait_until,
+    FAST, ForeignHolder, Reference, Rig, check_journal, code, current_journal, describe,
+    finish_within, output_within, small, wait_until,
 };
 use serde_json::json;
 
@@ -271,25 +271,8 @@ fn a_second_runner_is_locked_out_while_the_first_runs() {
 fn a_cluster_lease_held_by_another_machine_is_refused() {
     let rig = Rig::start(small());
     let holder = "ovn-migrate/other-host/run";
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    rig.lab
-        .store()
-        .create(
-            "leases.coordination.k8s.io",
-            "kube-system",
-            json!({
-                "apiVersion": "coordination.k8s.io/v1",
-                "kind": "Lease",
-                "metadata": {"name": "ovn-migrate", "namespace": "kube-system"},
-                "spec": {
-                    "holderIdentity": holder,
-                    "renewTime": now,
-                    "acquireTime": now,
-                    "leaseDurationSeconds": 300,
-                },
-            }),
-        )
-        .unwrap();
+    // A live holder: it keeps renewing while this run watches its lease.
+    let _other = ForeignHolder::start(&rig, holder, Duration::ZERO, 300, true);
     let out = run(rig.tool(bin(), &run_args(&[])), "run under another's lease");
     assert_refused(&out, LOCKED, &[holder]);
     assert!(rig.calls().is_empty(), "{:?}", rig.calls());

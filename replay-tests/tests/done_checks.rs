@@ -54,7 +54,12 @@ fn a_failed_precheck_does_not_start_the_run_and_drift_is_checked_again() {
         })
         .unwrap();
     let out = rig.run(bin(), &[], None);
-    assert_eq!(code(&out), 6, "the stale plan is refused: {}", describe(&out));
+    assert_eq!(
+        code(&out),
+        6,
+        "the stale plan is refused: {}",
+        describe(&out)
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("changed since it was made"), "{err}");
     assert!(err.contains("kuryr plan"), "says how to re-plan: {err}");
@@ -69,7 +74,10 @@ fn migration_flags_that_differ_from_the_plan_are_refused() {
     let out = rig.run(bin(), &["--mtu", "1350"], None);
     assert_eq!(code(&out), 2, "{}", describe(&out));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("mtu: planned null, given 1350"), "names the option: {err}");
+    assert!(
+        err.contains("mtu: planned null, given 1350"),
+        "names the option: {err}"
+    );
     assert!(err.contains("make a new plan"), "says what to do: {err}");
     assert!(rig.calls().is_empty(), "nothing changed: {:?}", rig.calls());
 }
@@ -96,7 +104,11 @@ fn the_backup_is_journaled_before_its_file_exists() {
     let out = rig.run(bin(), &[], None);
     assert!(out.status.success(), "{}", describe(&out));
     let bytes = std::fs::read(&file).expect("the resumed run wrote the file");
-    assert_eq!(journal::BlobHash::of(&bytes), blob, "the file holds the journaled backup");
+    assert_eq!(
+        journal::BlobHash::of(&bytes),
+        blob,
+        "the file holds the journaled backup"
+    );
 }
 
 #[test]
@@ -128,7 +140,9 @@ fn only_statuses_seen_are_recorded_and_the_confirmation_is_an_event() {
         }
     }
     assert!(
-        events.iter().any(|e| matches!(e, Event::DecisionRecorded { decision, by, .. }
+        events
+            .iter()
+            .any(|e| matches!(e, Event::DecisionRecorded { decision, by, .. }
             if decision == "plan-confirmed" && by.contains("--yes"))),
         "the confirmation is journaled"
     );

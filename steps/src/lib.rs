@@ -3,4 +3,5 @@ pub mod engine;
 pub mod kube;
 pub mod kuryr;
 pub mod openstack;
+pub mod redact;
 pub mod workflow;

@@ -10,7 +10,6 @@ use steps::kube::ClientOptions;
 use steps::kuryr::migrate::{MigrationOptions, Session};
 use steps::openstack::CloudConfig;
 
-use super::kuryr::connect::DEFAULT_REQUEST_TIMEOUT;
 use super::kuryr::errors::{migrate_error, os_error};
 use super::kuryr::options::TimingFlags;
 use crate::context::Context;
@@ -72,19 +71,6 @@ fn migrate(ctx: &Context, kubeconfig: PathBuf, clouds: PathBuf) -> Result<i32> {
         "lab up: Kubernetes API and OpenStack on 127.0.0.1 (kubeconfig {})",
         kubeconfig.display()
     ));
-    let cloud = CloudConfig::from_clouds_yaml(&clouds, "lab").map_err(|e| os_error(&e))?;
-    let kube = ClientOptions {
-        kubeconfig: Some(kubeconfig),
-        context: None,
-        timeout: Some(DEFAULT_REQUEST_TIMEOUT),
-    };
-    let session = ctx
-        .block_on(Session::connect(&kube, cloud, DEFAULT_REQUEST_TIMEOUT))?
-        .map_err(migrate_error)?;
-    let options = MigrationOptions {
-        default_max_unavailable: 2,
-        ..MigrationOptions::default()
-    };
     let timing = TimingFlags {
         poll_ms: 50,
         wait_timeout_s: 300,
@@ -92,13 +78,24 @@ fn migrate(ctx: &Context, kubeconfig: PathBuf, clouds: PathBuf) -> Result<i32> {
         max_attempts: 8,
         retry_base_ms: 100,
         lease_s: 15,
-        request_timeout_s: DEFAULT_REQUEST_TIMEOUT.as_secs(),
+        request_timeout_s: None,
         concurrency: 16,
     };
-    let code = driver::run(ctx, &session, options, true, &timing.run_timing(), None)?;
-    let dir = driver::open_run(ctx, &session, None, None)?
-        .map(|(_, d)| d)
-        .unwrap_or_default();
+    let request_timeout = timing.request_timeout()?;
+    let cloud = CloudConfig::from_clouds_yaml(&clouds, "lab").map_err(|e| os_error(&e))?;
+    let kube = ClientOptions {
+        kubeconfig: Some(kubeconfig),
+        context: None,
+        timeout: Some(request_timeout),
+    };
+    let session = ctx
+        .block_on(Session::connect(&kube, cloud, request_timeout))?
+        .map_err(migrate_error)?;
+    let options = MigrationOptions {
+        default_max_unavailable: 2,
+        ..MigrationOptions::default()
+    };
+    let (code, dir) = driver::run_new(ctx, &session, &options, &timing.run_timing()?)?;
     ctx.output.note(format!(
         "\nThe journal of this run is {dir}.\nLook at it with:\n  ovn-migrate journal verify {dir}\n  ovn-migrate kuryr status --cluster {id}\n  ovn-migrate journal list",
         dir = dir.display(),

@@ -10,13 +10,14 @@
 //! Waits record condition changes with the object observed, not polls.
 //! Consecutive steps of one group run in bounded batches whose intents are one
 //! group commit of the [`Recorder`]. Retries follow one pure policy
-//! ([`retry`]). A [`Guard`] (the cluster lease) is checked before every
-//! intent; cancellation lets in-flight operations finish and records a pause.
+//! ([`retry`]). A [`Fence`] (the cluster [`lease`]) is asked before every
+//! intent, and the run stops with [`RunOutcome::LeaseLost`] once it may no
+//! longer act; cancellation (a stop signal) lets in-flight operations finish
+//! and records a pause.
 //! Compensations, time gates and plan expansions are the runner's too, so
 //! every workflow gets them.
 
 mod erased;
-pub mod lease;
 mod progress;
 mod recorder;
 pub mod retry;
@@ -24,13 +25,17 @@ mod runner;
 mod step;
 mod wait;
 
+/// The cluster lease lives under `kube/`; re-exported here for the engine's callers.
+pub use crate::kube::lease;
+pub use crate::kube::lease::{Fence, NoFence};
+
 pub use erased::{ErasedEffect, ErasedStep, Patience, check, effect, wait};
 pub use progress::{NoProgress, Progress, ProgressEvent};
 pub use recorder::{Recorder, crash_at_seq, crash_point, describe, recorded_at, resolve};
 pub use retry::RetryPolicy;
 pub use runner::{
-    Clock, Counts, Env, Guard, MakeStep, NoGuard, Ops, RunOutcome, RunSummary, SystemClock, Timing,
-    expansion_key, observation_key, run,
+    Clock, Counts, Env, MakeStep, Ops, RunOutcome, RunSummary, SystemClock, Timing, expansion_key,
+    observation_key, run,
 };
 pub use step::{Applied, Effect, Gate, Step, StepError, Verdict, WaitState, Watch};
 

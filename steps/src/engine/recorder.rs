@@ -54,7 +54,8 @@ impl Recorder {
                 let res = tokio::task::spawn_blocking(move || j2.append_group(&events))
                     .await
                     .map_err(|e| e.to_string())
-                    .and_then(|r| r.map_err(|e| e.to_string()));
+                    // The whole chain: the cause (e.g. ENOSPC) is sled's error's source.
+                    .and_then(|r| r.map_err(|e| crate::redact::chain(&e)));
                 if let Ok(range) = &res {
                     c2.fetch_add(1, Ordering::SeqCst);
                     r2.lock()

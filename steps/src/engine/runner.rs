@@ -18,7 +18,7 @@
 //! Consecutive steps of one group run as batches of at most
 //! [`Timing::concurrency`]: every step of a batch observes and decides, the
 //! batch's intents are made durable with one group commit, then the effects
-//! run together. Before any intent the [`Guard`] must still hold (the cluster
+//! run together. Before any intent the [`Fence`] must still hold (the cluster
 //! lease), else the run stops. A step with a [`Gate`] waits behind it; a step
 //! that expands the plan has its expansion journaled once and inserted.
 
@@ -38,6 +38,7 @@ use super::recorder::Recorder;
 use super::retry::RetryPolicy;
 use super::step::{Gate, StepError, Verdict};
 use super::wait::wait_for;
+use crate::kube::lease::Fence;
 
 /// How long the engine waits and retries, and how much runs at once.
 #[derive(Clone, Debug)]
@@ -113,21 +114,6 @@ pub struct RunSummary {
     pub counts: Counts,
 }
 
-/// Must hold before every effect's intent (the cluster lease is still provably ours).
-pub trait Guard: Send + Sync {
-    /// Returns why acting is no longer safe, if it is not.
-    fn check(&self) -> Result<(), String>;
-}
-
-/// A guard that always holds (tests, read-only runs).
-pub struct NoGuard;
-
-impl Guard for NoGuard {
-    fn check(&self) -> Result<(), String> {
-        Ok(())
-    }
-}
-
 /// Where the time comes from (time gates), so tests can move it.
 pub trait Clock: Send + Sync {
     /// Returns milliseconds since the Unix epoch.
@@ -190,7 +176,8 @@ pub struct Env<'a> {
     pub timing: &'a Timing,
     pub cancel: &'a CancellationToken,
     pub progress: &'a dyn Progress,
-    pub guard: &'a dyn Guard,
+    /// Asked before every effect's intent: is the cluster lease still provably ours?
+    pub guard: &'a dyn Fence,
     pub clock: &'a dyn Clock,
     /// Run read-only steps again although the journal has them done (a run
     /// with no effect yet: its checks must hold now, not when first run).
@@ -297,7 +284,13 @@ pub async fn run<Cx: Send + Sync>(
 async fn stopped(env: Env<'_>, counts: Counts, stop: Stop) -> Result<RunSummary, journal::Error> {
     let outcome = match stop {
         Stop::Journal(e) => return Err(e),
-        Stop::Paused(reason) => RunOutcome::Paused { reason },
+        // A wait cut short by the lease's loss (it cancels the run) is that loss.
+        Stop::Paused(reason) => match env.guard.ensure_held() {
+            Err(lost) => RunOutcome::LeaseLost {
+                reason: format!("lease lost: {lost}"),
+            },
+            Ok(()) => RunOutcome::Paused { reason },
+        },
         Stop::Gated { op, until_ms } => RunOutcome::Gated { op, until_ms },
         Stop::LeaseLost(reason) => RunOutcome::LeaseLost { reason },
         Stop::NeedsOperator { op, detail, live } => RunOutcome::NeedsOperator { op, detail, live },
@@ -323,11 +316,7 @@ fn pause_reason(env: Env<'_>, outcome: &RunOutcome) -> Result<PauseReason, journ
                 "{op} is gated until {until_ms} (ms since the epoch)"
             ))?,
         },
-        RunOutcome::LeaseLost { reason } => PauseReason::Stopped {
-            detail: t(&format!(
-                "the cluster lease could not be proven held: {reason}"
-            ))?,
-        },
+        RunOutcome::LeaseLost { reason } => PauseReason::Stopped { detail: t(reason)? },
         RunOutcome::NeedsOperator { op, detail, live } => PauseReason::NeedsOperator {
             op: OpId(op.clone()),
             detail: t(detail)?,
@@ -553,8 +542,8 @@ async fn run_batch<Cx: Send + Sync>(
         .collect::<Result<Vec<_>, Stop>>();
     let committed = match intents {
         Err(stop) => Err(stop),
-        Ok(intents) => match env.guard.check() {
-            Err(why) => Err(Stop::LeaseLost(why)),
+        Ok(intents) => match env.guard.ensure_held() {
+            Err(lost) => Err(Stop::LeaseLost(format!("lease lost: {lost}"))),
             Ok(()) => {
                 let params: Vec<Value> = intents.iter().map(|(_, p)| p.clone()).collect();
                 env.rec
@@ -629,8 +618,8 @@ async fn run_one<Cx: Send + Sync>(
             attempt,
             reobserved,
         } => {
-            if let Err(why) = env.guard.check() {
-                return Err(Stop::LeaseLost(why));
+            if let Err(lost) = env.guard.ensure_held() {
+                return Err(Stop::LeaseLost(format!("lease lost: {lost}")));
             }
             let (event, params) = intent_event(env.rec, step, &live, attempt + 1)?;
             env.rec.append(event).await.map_err(Stop::Journal)?;
@@ -916,8 +905,8 @@ async fn act_loop<Cx: Send + Sync>(
                 if cancel.is_cancelled() {
                     return Err(Stop::Paused("interrupted".into()));
                 }
-                if let Err(why) = env.guard.check() {
-                    return Err(Stop::LeaseLost(why));
+                if let Err(lost) = env.guard.ensure_held() {
+                    return Err(Stop::LeaseLost(format!("lease lost: {lost}")));
                 }
                 attempt += 1;
                 let (event, p) = intent_event(rec, step, &live, attempt)?;

@@ -163,7 +163,7 @@ async fn go_with(
     w: &World,
     rec: &Recorder,
     timing: &Timing,
-    guard: &dyn Guard,
+    guard: &dyn Fence,
 ) -> RunSummary {
     let mut ops = Ops {
         steps,
@@ -184,7 +184,7 @@ async fn go_with(
 }
 
 async fn go(steps: Vec<Box<dyn ErasedStep<World>>>, w: &World, j: &Journal) -> RunSummary {
-    go_with(steps, w, &Recorder::new(j.clone()), &timing(), &NoGuard).await
+    go_with(steps, w, &Recorder::new(j.clone()), &timing(), &NoFence).await
 }
 
 #[tokio::test]
@@ -342,7 +342,7 @@ async fn a_batch_makes_its_intents_durable_in_one_commit() {
     let j = journal(tmp.path());
     let w = World::default();
     let rec = Recorder::new(j.clone());
-    let s = go_with(grouped(8), &w, &rec, &timing(), &NoGuard).await;
+    let s = go_with(grouped(8), &w, &rec, &timing(), &NoFence).await;
     assert_eq!(s.outcome, RunOutcome::Completed);
     let intents: Vec<u64> = j
         .iter(1)
@@ -377,7 +377,7 @@ async fn a_group_runs_at_most_concurrency_operations_at_once() {
         concurrency: 2,
         ..timing()
     };
-    let s = go_with(grouped(6), &w, &Recorder::new(j.clone()), &t, &NoGuard).await;
+    let s = go_with(grouped(6), &w, &Recorder::new(j.clone()), &t, &NoFence).await;
     assert_eq!(s.outcome, RunOutcome::Completed);
     assert_eq!(w.most_in_flight.load(Ordering::SeqCst), 2);
     assert_eq!(w.calls.lock().unwrap().len(), 6);
@@ -385,9 +385,9 @@ async fn a_group_runs_at_most_concurrency_operations_at_once() {
 
 struct Lost;
 
-impl Guard for Lost {
-    fn check(&self) -> Result<(), String> {
-        Err("the cluster lease expired 3 s ago".into())
+impl Fence for Lost {
+    fn ensure_held(&self) -> Result<(), crate::kube::lease::LeaseLost> {
+        Err(crate::kube::lease::LeaseLost::Deleted)
     }
 }
 
@@ -405,7 +405,7 @@ async fn nothing_is_intended_once_the_guard_fails() {
     )
     .await;
     assert!(
-        matches!(s.outcome, RunOutcome::LeaseLost { ref reason } if reason.contains("expired"))
+        matches!(s.outcome, RunOutcome::LeaseLost { ref reason } if reason.contains("was deleted"))
     );
     assert!(w.calls.lock().unwrap().is_empty());
     assert!(!names(&j).contains(&"OperationIntended"));
@@ -431,7 +431,7 @@ async fn cancellation_pauses_before_the_next_operation() {
         timing: &t,
         cancel: &cancel,
         progress: &NoProgress,
-        guard: &NoGuard,
+        guard: &NoFence,
         clock: &SystemClock,
         recheck_reads: false,
     };
@@ -454,4 +454,97 @@ async fn large_observations_are_journaled_whole_in_the_blob_store() {
     let json = rec.payload(&big).unwrap();
     assert!(json.json().is_none(), "a reference, not the text");
     assert_eq!(resolve(&j, &json).unwrap(), big);
+}
+
+/// A fence that holds for its first `held` questions, then reports the lease taken over.
+struct FlakyFence {
+    held: u32,
+    asked: AtomicUsize,
+}
+
+impl Fence for FlakyFence {
+    fn ensure_held(&self) -> Result<(), crate::kube::lease::LeaseLost> {
+        if self.asked.fetch_add(1, Ordering::SeqCst) < self.held as usize {
+            Ok(())
+        } else {
+            Err(crate::kube::lease::LeaseLost::TakenOver {
+                holder: "ovn-migrate/thief/run".into(),
+            })
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_lost_lease_stops_the_run_before_the_next_intent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let j = journal(tmp.path());
+    let w = World::default();
+    let fence = FlakyFence {
+        held: 1,
+        asked: Default::default(),
+    };
+    let s = go_with(
+        vec![flag("a"), flag("b")],
+        &w,
+        &Recorder::new(j.clone()),
+        &timing(),
+        &fence,
+    )
+    .await;
+    assert!(
+        matches!(&s.outcome, RunOutcome::LeaseLost { reason } if reason.contains("taken over by ovn-migrate/thief/run")),
+        "{:?}",
+        s.outcome
+    );
+    assert_eq!(w.calls.lock().unwrap().get("a"), Some(&1));
+    assert_eq!(w.calls.lock().unwrap().get("b"), None, "b was never sent");
+    let kinds = names(&j);
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "OperationIntended").count(),
+        1,
+        "no intent after the loss: {kinds:?}"
+    );
+    let last = j.read(j.head().0).unwrap().unwrap().event;
+    assert!(
+        matches!(&last, Event::RunPaused { reason: journal::PauseReason::Stopped { detail } }
+            if detail.inline().starts_with("lease lost: ")),
+        "{last:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_wait_cut_short_by_the_lease_is_reported_as_the_lease() {
+    let tmp = tempfile::tempdir().unwrap();
+    let j = journal(tmp.path());
+    let w = World::default();
+    let rec = Recorder::new(j.clone());
+    // The lease's loss cancels the run's token; the fence then says why.
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let fence = FlakyFence {
+        held: 0,
+        asked: Default::default(),
+    };
+    let mut ops = Ops {
+        steps: vec![flag("a")],
+        expanded: Default::default(),
+        make: &no_make,
+    };
+    let t = timing();
+    let env = Env {
+        rec: &rec,
+        timing: &t,
+        cancel: &cancel,
+        progress: &NoProgress,
+        guard: &fence,
+        clock: &SystemClock,
+        recheck_reads: false,
+    };
+    let s = run(&mut ops, &w, env).await.unwrap();
+    assert!(
+        matches!(s.outcome, RunOutcome::LeaseLost { .. }),
+        "{:?}",
+        s.outcome
+    );
+    assert!(w.calls.lock().unwrap().is_empty());
 }

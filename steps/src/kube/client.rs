@@ -140,13 +140,46 @@ pub fn read_kubeconfig(paths: &KubeconfigPaths) -> Result<Kubeconfig, KubeError>
             path: path.clone(),
             source,
         };
-        let next = Kubeconfig::read_from(path).map_err(unreadable)?;
+        let next = Kubeconfig::read_from(path).map_err(|e| match e {
+            ::kube::config::KubeconfigError::Parse(e) => KubeError::KubeconfigParse {
+                path: path.clone(),
+                position: crate::redact::yaml_position(&e),
+            },
+            other => unreadable(other),
+        })?;
         merged = Some(match merged {
             None => next,
             Some(m) => m.merge(next).map_err(unreadable)?,
         });
     }
-    Ok(merged.unwrap_or_default())
+    let merged = merged.unwrap_or_default();
+    register_secrets(&merged);
+    Ok(merged)
+}
+
+/// Registers the kubeconfig's tokens, passwords and server URL userinfo with
+/// [`crate::redact`], so no output can carry them.
+fn register_secrets(kubeconfig: &Kubeconfig) {
+    for named in &kubeconfig.auth_infos {
+        // Serializing is the one way to read kube's `SecretString`s without secrecy.
+        let Some(info) = named
+            .auth_info
+            .as_ref()
+            .and_then(|a| serde_json::to_value(a).ok())
+        else {
+            continue;
+        };
+        for key in ["token", "password"] {
+            if let Some(secret) = info.get(key).and_then(serde_json::Value::as_str) {
+                crate::redact::register(secret);
+            }
+        }
+    }
+    for named in &kubeconfig.clusters {
+        if let Some(server) = named.cluster.as_ref().and_then(|c| c.server.as_deref()) {
+            crate::redact::register_userinfo(server);
+        }
+    }
 }
 
 /// A connected client, with the context and server it talks to.
@@ -332,9 +365,35 @@ current-context: admin@lab
             required: true,
         };
         let err = read_kubeconfig(&paths).unwrap_err();
+        assert!(matches!(err, KubeError::KubeconfigParse { .. }), "{err}");
         assert!(
-            matches!(err, KubeError::KubeconfigUnreadable { .. }),
+            err.to_string()
+                .contains("bad: it is not a valid kubeconfig (YAML) at line 1"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn parse_errors_never_quote_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("config");
+        let token = "sha256~k8s-token-that-must-not-leak";
+        let text = format!(
+            "apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: {token}\n   oops: [\n"
+        );
+        std::fs::write(&a, text).unwrap();
+        let paths = KubeconfigPaths {
+            paths: vec![a.clone()],
+            required: true,
+        };
+        let err = read_kubeconfig(&paths).unwrap_err();
+        let shown = format!("{err} {err:?} {}", crate::redact::chain(&err));
+        assert!(!shown.contains("k8s-token"), "{shown}");
+        assert!(shown.contains("line "), "{shown}");
+        // The same file as a wrong type (a string where a list belongs).
+        std::fs::write(&a, format!("users: {token}\n")).unwrap();
+        let err = read_kubeconfig(&paths).unwrap_err();
+        let shown = format!("{err} {err:?} {}", crate::redact::chain(&err));
+        assert!(!shown.contains("k8s-token"), "{shown}");
     }
 }

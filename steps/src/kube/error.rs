@@ -67,6 +67,18 @@ pub enum KubeError {
         #[source]
         source: ::kube::config::KubeconfigError,
     },
+    /// A kubeconfig file is not valid YAML. Only the position is given: the
+    /// parser's message may quote the file, token included.
+    #[error(
+        "read kubeconfig {path}: it is not a valid kubeconfig (YAML) at {position}; fix the file \
+         there (the parser's message is not shown because it may quote a token)"
+    )]
+    KubeconfigParse {
+        /// The file.
+        path: PathBuf,
+        /// Where: "line L, column C".
+        position: String,
+    },
     /// The requested context (or the current-context) is not in the kubeconfig.
     #[error(
         "use context {context:?}: not found in the kubeconfig; known contexts: {known}; pass --context NAME"

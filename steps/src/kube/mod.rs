@@ -4,13 +4,15 @@
 //! kinds the tool touches ([`Kind`]), generic JSON reads and writes over
 //! `DynamicObject` ([`get`], [`list_all`], [`merge_patch`], [`json_patch`],
 //! [`delete`]), the spec's finalizer removal ([`remove_finalizer`]), and one
-//! error type sorted by what a step does next ([`KubeError`], [`ErrorKind`]).
+//! error type sorted by what a step does next ([`KubeError`], [`ErrorKind`]),
+//! and the cluster [`lease`] that keeps a second machine out.
 //! Decision code never sees a client: it gets the `serde_json::Value`s these
 //! functions return.
 
 mod client;
 mod error;
 mod finalizer;
+pub mod lease;
 mod ops;
 mod resources;
 

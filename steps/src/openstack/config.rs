@@ -171,7 +171,8 @@ impl CloudConfig {
             interface: s("/interface")
                 .or_else(|| s("/endpoint_type"))
                 .unwrap_or_else(|| "public".into()),
-        })
+        }
+        .registered())
     }
 
     /// Returns the config given by `OS_AUTH_URL`, `OS_USERNAME`, … variables.
@@ -223,7 +224,21 @@ impl CloudConfig {
                 .unwrap_or_else(|| "public".into())
                 .trim_end_matches("URL")
                 .into(),
-        })
+        }
+        .registered())
+    }
+
+    /// Registers this config's secrets (password or application credential
+    /// secret, auth URL userinfo) with [`crate::redact`], so no output can carry them.
+    fn registered(self) -> Self {
+        match &self.credentials {
+            Credentials::Password { password, .. } => crate::redact::register(password.expose()),
+            Credentials::ApplicationCredential { secret, .. } => {
+                crate::redact::register(secret.expose())
+            }
+        }
+        crate::redact::register_userinfo(&self.auth_url);
+        self
     }
 
     /// Returns who authenticates, for messages (never the secret).
@@ -248,9 +263,14 @@ fn read_clouds(path: &Path) -> Result<CloudsFile, Error> {
         path: path.into(),
         source,
     })?;
+    // Only the position: the parser's message may quote a password.
     serde_saphyr::from_str::<CloudsFile>(&text).map_err(|e| Error::ParseConfig {
         path: path.into(),
-        message: e.to_string(),
+        message: format!(
+            "it is not a valid clouds file (YAML) at {}; fix the file there (the parser's message \
+             is not shown because it may quote a password)",
+            crate::redact::yaml_position(&e)
+        ),
     })
 }
 
@@ -312,6 +332,36 @@ mod tests {
             err.contains("[lab]") && err.contains("clouds.yaml"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn parse_errors_of_clouds_and_secure_yaml_never_quote_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = "clouds:\n  lab:\n    auth:\n      auth_url: http://k/v3\n      username: u\n";
+        for (clouds, secure) in [
+            (
+                "clouds:\n  lab:\n    auth:\n      password: pw-that-must-not-leak\n     x: [\n",
+                None,
+            ),
+            ("clouds: pw-that-must-not-leak\n", None),
+            (
+                good,
+                Some("clouds:\n  lab:\n    auth:\n      password: pw-that-must-not-leak\n   - [\n"),
+            ),
+        ] {
+            let p = write(dir.path(), "clouds.yaml", clouds);
+            let _ = std::fs::remove_file(dir.path().join("secure.yaml"));
+            if let Some(s) = secure {
+                write(dir.path(), "secure.yaml", s);
+            }
+            let err = CloudConfig::from_clouds_yaml(&p, "lab").unwrap_err();
+            let shown = format!("{err} {err:?}");
+            assert!(!shown.contains("pw-that"), "{shown}");
+            assert!(
+                shown.contains(".yaml: it is not a valid clouds file (YAML) at line "),
+                "{shown}"
+            );
+        }
     }
 
     #[test]

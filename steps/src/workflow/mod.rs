@@ -28,7 +28,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{
-    Clock, Env, ErasedStep, Guard, Ops, Progress, Recorder, RunOutcome, RunSummary, Timing,
+    Clock, Env, ErasedStep, Fence, Ops, Progress, Recorder, RunOutcome, RunSummary, Timing,
     crash_point, resolve,
 };
 
@@ -85,7 +85,7 @@ pub trait Workflow: Send + Sync + Sized + 'static {
 }
 
 /// An exclusion held for a run: checked before every effect, released at the end.
-pub trait Held: Guard {
+pub trait Held: Fence {
     /// Releases it.
     fn release(self: Box<Self>) -> BoxFuture<'static, ()>;
 }
@@ -93,8 +93,8 @@ pub trait Held: Guard {
 /// An exclusion that excludes nothing (tests, read-only workflows).
 pub struct Unguarded;
 
-impl Guard for Unguarded {
-    fn check(&self) -> Result<(), String> {
+impl Fence for Unguarded {
+    fn ensure_held(&self) -> Result<(), crate::kube::lease::LeaseLost> {
         Ok(())
     }
 }
@@ -404,8 +404,9 @@ pub struct Execution<'a> {
     pub clock: &'a dyn Clock,
     /// The run's journal directory (files the run writes go beside it).
     pub journal_dir: PathBuf,
-    /// How long the exclusion (cluster lease) lasts without renewal.
-    pub lease_duration: std::time::Duration,
+    /// How long the exclusion (cluster lease) lasts without renewal, and
+    /// the request timeout inside it.
+    pub lease: crate::kube::lease::LeaseTiming,
     pub tool_version: String,
 }
 

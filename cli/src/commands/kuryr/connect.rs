@@ -12,8 +12,9 @@ use super::errors::{migrate_error, os_error};
 use crate::context::Context;
 use crate::error::Result;
 
-/// How long one request may take when a command has no `--request-timeout-s`.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one request may take when a command has no `--request-timeout-s`
+/// (shorter than the default 60 s lease, as `steps::kube::lease` requires).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Connects to the cluster (`--kubeconfig`, `KUBECONFIG`, `--context`) and the
 /// cloud (`--os-cloud`, `OS_CLOUD`, clouds.yaml, `OS_*`).

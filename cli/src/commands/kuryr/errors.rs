@@ -3,17 +3,19 @@
 //! turned into the CLI's, each with its exit code and a hint saying what to
 //! do next.
 
+use steps::engine::lease::LeaseError;
 use steps::kube::{ErrorKind as KubeKind, KubeError};
 use steps::kuryr::migrate::MigrateError;
 use steps::openstack::Error as OsError;
 use steps::workflow::RunError;
 
-use crate::error::{CliError, ErrorKind};
+use crate::error::{CliError, ErrorKind, chain};
 use crate::exit::ExitCode;
 
-/// Maps an OpenStack configuration or connection error to the CLI's.
+/// Maps an OpenStack configuration or connection error to the CLI's (its
+/// whole source chain in the message).
 pub fn os_error(e: &OsError) -> CliError {
-    let msg = format!("failed to {e}");
+    let msg = format!("failed to {}", chain(e));
     match e {
         OsError::NoCloudsFile { .. } | OsError::CloudNotFound { .. } | OsError::ReadConfig { .. } | OsError::ParseConfig { .. } | OsError::MissingConfig(_) => {
             CliError::config(msg).with_hint("point --os-cloud / OS_CLOUD at a cloud in clouds.yaml (OS_CLIENT_CONFIG_FILE), or set OS_AUTH_URL and friends")
@@ -28,10 +30,11 @@ pub fn os_error(e: &OsError) -> CliError {
 }
 
 pub fn kube_error(e: &KubeError) -> CliError {
-    let msg = format!("failed to {e}");
+    let msg = format!("failed to {}", chain(e));
     match e {
         KubeError::KubeconfigMissing { .. }
         | KubeError::KubeconfigUnreadable { .. }
+        | KubeError::KubeconfigParse { .. }
         | KubeError::ContextNotFound { .. }
         | KubeError::NoCurrentContext { .. }
         | KubeError::ClientConfig { .. } => CliError::config(msg)
@@ -54,23 +57,30 @@ pub fn migrate_error(e: MigrateError) -> CliError {
         MigrateError::Kube(k) => kube_error(&k),
         MigrateError::OpenStack(o) => os_error(&o),
         MigrateError::Journal(j) => j.into(),
-        MigrateError::Lease(l) => CliError::cluster(ExitCode::LOCKED, format!("failed to {l}"))
-            .with_hint("wait for the other run to finish, or for its lease to expire if it died"),
+        MigrateError::Lease(l @ LeaseError::Timing { .. }) => CliError::usage(format!(
+            "failed to {l}"
+        ))
+        .with_hint("pass a --request-timeout-s shorter than --lease-s, or a longer --lease-s"),
+        MigrateError::Lease(l) => {
+            CliError::cluster(ExitCode::LOCKED, format!("failed to {}", chain(&l))).with_hint(
+                "wait for the other run to finish, or for its lease to expire if it died",
+            )
+        }
         MigrateError::Run(r) => run_error(r),
         e @ (MigrateError::Plan(_) | MigrateError::Template(_) | MigrateError::Settings(_)) => {
-            CliError::usage(format!("failed to {e}"))
+            CliError::usage(format!("failed to {}", chain(&e)))
         }
         e @ MigrateError::Cluster(_) => CliError::new(
             ErrorKind::Cluster,
             ExitCode::FAILURE,
-            format!("failed to {e}"),
+            format!("failed to {}", chain(&e)),
         ),
     }
 }
 
 /// Maps the driver's refusals to the CLI's.
 pub fn run_error(e: RunError) -> CliError {
-    let msg = format!("failed to {e}");
+    let msg = format!("failed to {}", chain(&e));
     match e {
         RunError::Drifted { .. } => CliError::cluster(ExitCode::NEEDS_OPERATOR, msg),
         RunError::OptionsChanged { .. } => CliError::usage(msg),

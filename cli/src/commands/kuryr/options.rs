@@ -1,10 +1,13 @@
 //! The migration's options on the command line: OVN-Kubernetes settings,
-//! cluster network, reboot method and parallelism, and the engine's timing.
+//! cluster network, reboot method and parallelism, and the engine's timing
+//! (the request timeout is checked against the cluster lease here, before
+//! anything connects: see `steps::kube::lease`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use clap::Args;
+use steps::engine::lease::{LeaseTiming, default_request_timeout};
 use steps::engine::{RetryPolicy, Timing};
 use steps::kuryr::migrate::{MigrationOptions, RebootChoice};
 
@@ -119,9 +122,10 @@ pub struct TimingFlags {
     /// Seconds the cluster lease lasts without renewal.
     #[arg(long, default_value_t = 60, value_name = "S")]
     pub lease_s: u64,
-    /// Seconds one request to the Kubernetes API or OpenStack may take before it is abandoned.
-    #[arg(long, default_value_t = 60, value_name = "S")]
-    pub request_timeout_s: u64,
+    /// Seconds one request to the Kubernetes API or OpenStack may take before it is abandoned;
+    /// must be shorter than --lease-s [default: 30, or half of --lease-s if that is less].
+    #[arg(long, value_name = "S")]
+    pub request_timeout_s: Option<u64>,
     /// Operations of one group (a reboot wave) in flight at once.
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub concurrency: usize,
@@ -143,21 +147,77 @@ impl TimingFlags {
         }
     }
 
-    /// Returns the engine timing and the lease duration, for the run driver.
-    pub fn run_timing(&self) -> RunTiming {
-        RunTiming {
+    /// Returns the engine timing and the lease's, for the run driver.
+    pub fn run_timing(&self) -> Result<RunTiming> {
+        Ok(RunTiming {
             timing: self.timing(),
-            lease: self.lease(),
-        }
+            lease: self.lease_timing()?,
+        })
     }
 
-    /// Returns how long one request may take.
-    pub fn request_timeout(&self) -> Duration {
-        Duration::from_secs(self.request_timeout_s.max(1))
+    /// Returns how long one request may take; refused unless shorter than the lease.
+    pub fn request_timeout(&self) -> Result<Duration> {
+        Ok(self.lease_timing()?.request_timeout())
+    }
+
+    /// Returns the lease's timing: its duration and the request timeout inside it.
+    pub fn lease_timing(&self) -> Result<LeaseTiming> {
+        let lease = self.lease();
+        let request = match self.request_timeout_s {
+            Some(s) => Duration::from_secs(s.max(1)),
+            None => default_request_timeout(lease),
+        };
+        LeaseTiming::new(lease, request).map_err(|e| {
+            CliError::usage(format!("failed to {e}")).with_hint(
+                "pass a --request-timeout-s shorter than --lease-s, or a longer --lease-s",
+            )
+        })
     }
 
     /// Returns the lease duration.
     pub fn lease(&self) -> Duration {
         Duration::from_secs(self.lease_s.max(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timing(lease_s: u64, request_timeout_s: Option<u64>) -> TimingFlags {
+        TimingFlags {
+            poll_ms: 5000,
+            wait_timeout_s: 3600,
+            in_doubt_grace_s: 120,
+            max_attempts: 8,
+            retry_base_ms: 500,
+            lease_s,
+            request_timeout_s,
+            concurrency: 16,
+        }
+    }
+
+    #[test]
+    fn the_default_request_timeout_fits_inside_the_default_lease() {
+        let t = timing(60, None).lease_timing().unwrap();
+        assert_eq!(t.request_timeout(), Duration::from_secs(30));
+        assert_eq!(t.act_window(), Duration::from_secs(30));
+        assert_eq!(
+            timing(5, None).request_timeout().unwrap(),
+            Duration::from_millis(2500)
+        );
+    }
+
+    #[test]
+    fn a_request_timeout_as_long_as_the_lease_is_refused() {
+        for (lease, req) in [(60, 60), (20, 90)] {
+            let e = timing(lease, Some(req)).request_timeout().unwrap_err();
+            assert_eq!(e.code(), crate::exit::ExitCode::USAGE);
+            assert!(
+                e.message().contains("must be shorter than the lease"),
+                "{e}"
+            );
+            assert!(e.hints()[0].contains("--request-timeout-s"));
+        }
     }
 }

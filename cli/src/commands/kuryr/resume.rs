@@ -27,12 +27,12 @@ pub struct ResumeArgs {
 
 /// Runs `kuryr resume`.
 pub fn run(args: ResumeArgs, ctx: &Context) -> Result<i32> {
-    let session = connect_with_timeout(ctx, args.timing.request_timeout())?;
+    let session = connect_with_timeout(ctx, args.timing.request_timeout()?)?;
     driver::resume(
         ctx,
         &session,
         args.journal.as_deref(),
-        &args.timing.run_timing(),
+        &args.timing.run_timing()?,
         args.break_lock,
     )
 }

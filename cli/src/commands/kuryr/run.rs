@@ -34,13 +34,13 @@ pub struct RunArgs {
 /// Runs `kuryr run`.
 pub fn run(args: RunArgs, ctx: &Context) -> Result<i32> {
     let options = args.flags.options()?;
-    let session = connect_with_timeout(ctx, args.timing.request_timeout())?;
+    let session = connect_with_timeout(ctx, args.timing.request_timeout()?)?;
     driver::run(
         ctx,
         &session,
         options,
         args.flags.named(),
-        &args.timing.run_timing(),
+        &args.timing.run_timing()?,
         args.break_lock,
     )
 }

@@ -135,7 +135,7 @@ pub(crate) fn kube_err(e: KubeError) -> StepError {
     StepError {
         retryable: e.is_retryable() || e.kind() == crate::kube::ErrorKind::Conflict,
         http_status: None,
-        message: e.to_string(),
+        message: crate::redact::text(&e.to_string()).into_owned(),
     }
 }
 
@@ -144,7 +144,7 @@ pub(crate) fn os_err(e: crate::openstack::Error) -> StepError {
     StepError {
         retryable: e.is_retryable(),
         http_status: e.status(),
-        message: e.to_string(),
+        message: crate::redact::text(&e.to_string()).into_owned(),
     }
 }
 

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::discover::{Discovered, discover};
 use super::{MigrationCx, step_for};
-use crate::engine::lease::{self, LeaseError, LeaseGuard};
-use crate::engine::{ErasedStep, Guard, Recorder};
+use crate::engine::lease::{self, LeaseError, LeaseGuard, LeaseLost};
+use crate::engine::{ErasedStep, Fence, Recorder};
 use crate::kube::{self, ClientOptions, KubeClient, KubeError};
 use crate::kuryr::cidr::Cidr;
 use crate::kuryr::digest::digest;
@@ -131,8 +131,9 @@ impl Session {
             .unwrap_or_default();
         let target = Target {
             cluster_id: id.clone(),
-            api_server: kc.server.clone(),
-            openstack_auth_url: cfg.auth_url.clone(),
+            // Stored and printed: never with the userinfo of a URL.
+            api_server: crate::redact::userinfo(&kc.server).into_owned(),
+            openstack_auth_url: crate::redact::userinfo(&cfg.auth_url).into_owned(),
             openstack_project: project,
         };
         Ok(Session {
@@ -264,7 +265,7 @@ impl Workflow for Session {
         let guard = lease::acquire(
             &self.kube,
             &lease::identity(run_id),
-            how.lease_duration,
+            how.lease,
             how.cancel.clone(),
         )
         .await?;
@@ -275,9 +276,9 @@ impl Workflow for Session {
 /// The cluster lease, as the driver holds it.
 pub struct MigrationLease(LeaseGuard);
 
-impl Guard for MigrationLease {
-    fn check(&self) -> Result<(), String> {
-        Ok(())
+impl Fence for MigrationLease {
+    fn ensure_held(&self) -> Result<(), LeaseLost> {
+        self.0.ensure_held()
     }
 }
 
