@@ -189,14 +189,7 @@ pub fn run<W: CliWorkflow>(
             return sealed::<W>(ctx, seal, &dir);
         }
         let loaded = ctx.block_on(load_run::<W>(journal))?.map_err(W::error)?;
-        check_options(&loaded, named.then_some(&options))
-            .map_err(|e| W::error(e.into()))
-            .map_err(|e| {
-                e.with_hint(format!(
-                    "see the current run with `ovn-migrate {} status`",
-                    W::COMMAND
-                ))
-            })?;
+        check_options(&loaded, named.then_some(&options)).map_err(|e| W::error(e.into()))?;
         if loaded.started {
             ctx.output.note(format!(
                 "carrying on run {} ({})",

@@ -94,19 +94,27 @@ fn the_backup_is_journaled_before_its_file_exists() {
         !file.exists(),
         "killed right after journaling: no file the journal does not know of"
     );
-    let blob = events(&rig)
+    let stale = journal::lock::holder(&dir)
+        .expect("the dead run's lock")
+        .id();
+    let out = rig.run(bin(), &["--break-lock", &stale], None);
+    assert!(out.status.success(), "{}", describe(&out));
+    let backups: Vec<journal::BlobHash> = events(&rig)
         .iter()
-        .find_map(|e| match e {
+        .filter_map(|e| match e {
             Event::SnapshotRecorded { blobs, .. } => Some(blobs[0].hash),
             _ => None,
         })
-        .expect("the backup is journaled");
-    let out = rig.run(bin(), &[], None);
-    assert!(out.status.success(), "{}", describe(&out));
+        .collect();
+    assert_eq!(
+        backups.len(),
+        1,
+        "journaled once, before the file: {backups:?}"
+    );
     let bytes = std::fs::read(&file).expect("the resumed run wrote the file");
     assert_eq!(
         journal::BlobHash::of(&bytes),
-        blob,
+        backups[0],
         "the file holds the journaled backup"
     );
 }

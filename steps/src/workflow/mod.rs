@@ -110,8 +110,8 @@ impl Held for Unguarded {
 pub enum RunError {
     /// The cluster changed since the plan was made, and nothing has run yet.
     #[error(
-        "run the plan: the cluster changed since it was made (discovery digest {planned}, now {live}); \
-         make a new plan with `ovn-migrate {workflow} plan`"
+        "run the {workflow} plan: the cluster changed since it was made (discovery digest {planned}, now {live}); \
+         nothing was changed, and a new plan is needed"
     )]
     Drifted {
         workflow: String,
@@ -120,8 +120,8 @@ pub enum RunError {
     },
     /// Options differ from the ones the run was planned with.
     #[error(
-        "use these options: the current run was planned with other ones ({differences}); \
-         make a new plan with `ovn-migrate {workflow} plan` and these options, or leave them off to carry on the current run"
+        "use these options for the current {workflow} run: it was planned with other ones ({differences}); \
+         make a new plan with these options, or leave them off to carry on the current run"
     )]
     OptionsChanged {
         workflow: String,

@@ -82,8 +82,13 @@ pub fn migrate_error(e: MigrateError) -> CliError {
 pub fn run_error(e: RunError) -> CliError {
     let msg = format!("failed to {}", chain(&e));
     match e {
-        RunError::Drifted { .. } => CliError::cluster(ExitCode::NEEDS_OPERATOR, msg),
-        RunError::OptionsChanged { .. } => CliError::usage(msg),
+        RunError::Drifted { .. } => CliError::cluster(ExitCode::NEEDS_OPERATOR, msg).with_hint(
+            "make a new plan with `ovn-migrate kuryr plan` (and the same migration flags), then run it",
+        ),
+        RunError::OptionsChanged { .. } => CliError::usage(msg).with_hint(
+            "make a new plan with `ovn-migrate kuryr plan` and these flags; \
+             `ovn-migrate kuryr status` shows the current run",
+        ),
         RunError::Load { .. } => CliError::new(ErrorKind::Cluster, ExitCode::FAILURE, msg),
     }
 }
