@@ -245,9 +245,6 @@ pub fn crash_point(point: &str) {
         *n += 1;
         *n
     };
-    if std::env::var("E13_DEBUG").is_ok() {
-        eprintln!("crash point {point}#{n}");
-    }
     if at == format!("{point}#{n}") {
         kill_self();
     }

@@ -695,10 +695,11 @@ async fn prepare<Cx: Send + Sync>(
     };
     let state = state_of(env, &op)?;
     let done = force == Force::No && effectively_done(step, &state, env, compensates)?;
-    if !done && let Some(gate) = step.gate() {
-        if let Some(until_ms) = gate_closed(env, &gate)? {
-            return Err(Stop::Gated { op: name, until_ms });
-        }
+    if !done
+        && let Some(gate) = step.gate()
+        && let Some(until_ms) = gate_closed(env, &gate)?
+    {
+        return Err(Stop::Gated { op: name, until_ms });
     }
 
     let Some(eff) = step.as_effect() else {

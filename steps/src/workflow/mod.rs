@@ -290,19 +290,19 @@ fn load_blocking<W: Workflow>(journal: Journal) -> Result<LoadedRun<W>, W::Error
                         serde_json::from_value::<W::Options>(body(&b)?)
                             .map_err(|e| bad(format!("the options do not decode: {e}")))?,
                     );
-                } else if let Some(after) = key.strip_prefix("plan-expanded/") {
-                    if seen_expansions.insert(after.to_string()) {
-                        let ops = match body(&b)? {
-                            Value::Array(a) => a,
-                            other => {
-                                return Err(bad(format!(
-                                    "the expansion after {after} is not a list: {other}"
-                                ))
-                                .into());
-                            }
-                        };
-                        expansions.push((after.to_string(), ops));
-                    }
+                } else if let Some(after) = key.strip_prefix("plan-expanded/")
+                    && seen_expansions.insert(after.to_string())
+                {
+                    let ops = match body(&b)? {
+                        Value::Array(a) => a,
+                        other => {
+                            return Err(bad(format!(
+                                "the expansion after {after} is not a list: {other}"
+                            ))
+                            .into());
+                        }
+                    };
+                    expansions.push((after.to_string(), ops));
                 }
             }
             Event::PlanRecorded { operations, .. } if plan.is_none() => {
