@@ -249,6 +249,24 @@ impl From<journal::Error> for CliError {
                  `ovn-migrate journal list` shows them",
             ),
             J::AlreadyExists(_) | J::Sealed(_) => CliError::usage(msg(&e)),
+            J::Damaged {
+                path,
+                witness_seq,
+                readable,
+                ..
+            } => CliError::new(ErrorKind::Internal, ExitCode::JOURNAL_CORRUPT, chain(&e))
+                .with_hint(format!(
+                    "records {}..={} were made durable but cannot be read; nothing was sent to the cluster",
+                    readable + 1,
+                    witness_seq.map_or_else(|| "?".to_string(), |w| w.to_string())
+                ))
+                .with_hint(format!(
+                    "copy {} somewhere safe, then `ovn-migrate journal salvage {}` makes a new \
+                     journal from what can be read, in which resume re-observes every operation not recorded done",
+                    path.display(),
+                    path.display()
+                )),
+            J::ReadOnly(_) => CliError::internal(msg(&e)),
             J::TooLarge { .. } => CliError::internal(msg(&e)).with_hint(
                 "the journal is intact and nothing was sent for this record; \
                  `ovn-migrate kuryr resume` retries from the last durable record",
