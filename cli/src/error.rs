@@ -207,24 +207,7 @@ impl From<journal::Error> for CliError {
                 format!("the journal at {} is in use by {holder}", path.display()),
             )
             .with_hint("wait for that run to finish, or stop it with Ctrl-C: it pauses cleanly and can be resumed"),
-            J::Locked(L::Stale { path, holder }) => CliError::new(
-                ErrorKind::User,
-                ExitCode::LOCKED,
-                format!(
-                    "the journal at {} was left locked by {holder}, which is no longer running",
-                    path.display()
-                ),
-            )
-            .with_hint(format!(
-                "if no other ovn-migrate uses this journal, run again with --break-lock {}",
-                holder.id()
-            )),
-            J::Locked(L::OtherHost { path, holder }) => CliError::new(
-                ErrorKind::User,
-                ExitCode::LOCKED,
-                format!("the journal at {} is held by {holder}, on another host", path.display()),
-            )
-            .with_hint("this host cannot tell whether that run is alive: stop it there first"),
+            J::Locked(L::NetworkFs { .. }) => CliError::config(msg(&e)),
             J::Locked(L::WrongHolder { holder, .. }) => {
                 CliError::usage(msg(&e)).with_hint(format!("the holder is {}", holder.id()))
             }

@@ -35,7 +35,9 @@ pub struct RunInfo {
 /// How to open a journal.
 #[derive(Clone, Debug)]
 pub struct OpenOptions {
-    /// Name (`host:pid`) of a stale lock holder to displace.
+    /// Name (`host:pid`) of the dead lock holder the caller expects to
+    /// displace: any other holder is then refused. Not needed: a holder that
+    /// died is taken over without it ([`crate::lock`]).
     pub break_lock: Option<String>,
     /// sled's page cache, in bytes (bounds memory when resuming long journals).
     pub cache_bytes: u64,
@@ -232,6 +234,17 @@ impl Journal {
         let (parts, lock) = open_parts(dir, opts)?;
         let journal = Self::from_parts(dir, dir, opts, parts, Some(lock), Mode::Write)?;
         restrict(dir)?;
+        if let Some(dead) = journal.broke_lock().cloned()
+            && journal.sealed().is_none()
+        {
+            journal.append(Event::LockRecovered {
+                host: dead.host,
+                pid: dead.pid,
+                user: dead.user,
+                since: dead.since,
+                tool_version: dead.tool_version,
+            })?;
+        }
         Ok(journal)
     }
 

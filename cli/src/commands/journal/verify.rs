@@ -157,7 +157,7 @@ pub fn run(args: VerifyArgs, ctx: &Context) -> Result<i32> {
             "hint: keep a copy of this directory before anything else, and do not resume \
              this run: its records cannot be trusted past the break",
         );
-        ctx.output.note(&format!(
+        ctx.output.note(format!(
             "hint: `ovn-migrate journal salvage {}` makes a new journal from the records that \
              can be read, in which resume re-observes every operation not recorded done",
             doc.journal.display()
