@@ -81,7 +81,9 @@ pub fn open_run<W: CliWorkflow>(
     };
     let j = Journal::open(&dir, &w.target(), &opts)?;
     if let Some(old) = j.broke_lock() {
-        ctx.output.note(format!("broke the stale lock of {old}"));
+        ctx.output.note(format!(
+            "took over the journal's lock from {old}, which is no longer running (journaled as LockRecovered)"
+        ));
     }
     Ok(Some((j, dir)))
 }

@@ -67,6 +67,11 @@ pub fn migrate_error(e: MigrateError) -> CliError {
             )
         }
         MigrateError::Run(r) => run_error(r),
+        e @ MigrateError::Plan(steps::kuryr::plan::PlanError::Identifiers(_)) => CliError::cluster(
+            ExitCode::PRECHECK_FAILED,
+            format!("failed to {}", chain(&e)),
+        )
+        .with_hint("nothing was changed"),
         e @ (MigrateError::Plan(_) | MigrateError::Template(_) | MigrateError::Settings(_)) => {
             CliError::usage(format!("failed to {}", chain(&e)))
         }
