@@ -204,27 +204,39 @@ pub fn run<W: CliWorkflow>(
         }
         return drive(ctx, w, &loaded, &dir, timing);
     }
-    run_new(ctx, w, &options, timing).map(|(code, _)| code)
+    run_new(ctx, w, &options, timing, true).map(|(code, _)| code)
 }
 
-/// Plans a new run with `options`, shows it, asks, records it and runs it;
-/// returns the exit code and the run's journal directory.
+/// Plans a new run with `options`, shows it, asks (when `ask`; the demo's
+/// own lab needs no confirmation), records it and runs it; returns the exit
+/// code and the run's journal directory.
 pub fn run_new<W: CliWorkflow>(
     ctx: &Context,
     w: &W,
     options: &W::Options,
     timing: &RunTiming,
+    ask: bool,
 ) -> Result<(i32, PathBuf)> {
     let (discovery, plan) = discover_and_plan(ctx, w, options)?;
     let (_, text) = W::show_plan(&plan);
     ctx.output.note(text);
-    ctx.confirm_or_decline("Run this plan against the cluster?")?;
+    if ask {
+        ctx.confirm_or_decline("Run this plan against the cluster?")?;
+    }
     let (_, dir, journal) = record_run(ctx, w, &discovery, options, &plan)?;
     let loaded = ctx.block_on(load_run::<W>(journal))?.map_err(W::error)?;
+    let (decision, how) = if ask {
+        ("plan-confirmed", "")
+    } else {
+        ("plan-run-unasked", " (a local lab: no confirmation asked)")
+    };
     decided(
         &loaded.journal,
-        "plan-confirmed",
-        format!("run the plan of discovery {}", W::planned_digest(&plan)),
+        decision,
+        format!(
+            "run the plan of discovery {}{how}",
+            W::planned_digest(&plan)
+        ),
         ctx,
     )?;
     let code = drive(ctx, w, &loaded, &dir, timing)?;

@@ -91,6 +91,9 @@ fn every_decision_is_recomputed_from_the_journal_alone() {
         }
     }
     let planned_effects = steps.values().filter(|s| s.as_effect().is_some()).count();
-    assert_eq!(effects, planned_effects, "every effect's decision was recomputed");
+    assert_eq!(
+        effects, planned_effects,
+        "every effect's decision was recomputed"
+    );
     assert!(conditions >= 12, "conditions recomputed: {conditions}");
 }

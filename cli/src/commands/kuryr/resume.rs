@@ -20,7 +20,8 @@ pub struct ResumeArgs {
     pub journal: Option<PathBuf>,
     #[command(flatten)]
     pub timing: TimingFlags,
-    /// Break a stale journal lock left by a process that died, naming it as host:pid.
+    /// Not needed after a crash (a dead holder's lock is taken over and journaled);
+    /// names the dead holder (host:pid) you expect, so that any other holder is refused.
     #[arg(long, value_name = "HOST:PID")]
     pub break_lock: Option<String>,
 }
