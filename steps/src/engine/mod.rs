@@ -18,10 +18,12 @@
 //! every workflow gets them.
 
 mod erased;
+mod operation;
 mod progress;
 mod recorder;
 pub mod retry;
 mod runner;
+mod spans;
 mod step;
 mod wait;
 
@@ -30,13 +32,15 @@ pub use crate::kube::lease;
 pub use crate::kube::lease::{Fence, NoFence};
 
 pub use erased::{ErasedEffect, ErasedStep, Patience, check, effect, wait};
+pub use operation::observation_key;
 pub use progress::{NoProgress, Progress, ProgressEvent};
 pub use recorder::{Recorder, crash_at_seq, crash_point, describe, recorded_at, resolve};
 pub use retry::RetryPolicy;
 pub use runner::{
     Clock, Counts, Env, MakeStep, Ops, RunOutcome, RunSummary, SystemClock, Timing, expansion_key,
-    observation_key, run,
+    run,
 };
+pub use spans::compensated_key;
 pub use step::{Applied, Effect, Gate, Step, StepError, Verdict, WaitState, Watch};
 
 #[cfg(test)]

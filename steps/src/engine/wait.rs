@@ -8,8 +8,9 @@ use journal::{Event, WaitOutcome};
 use serde_json::Value;
 
 use super::erased::{ErasedStep, Patience};
+use super::operation::observe_retrying;
 use super::progress::ProgressEvent;
-use super::runner::{Env, Stop, observe_retrying};
+use super::runner::{Env, Stop};
 use super::step::WaitState;
 
 /// A condition on a journaled observation (`None`: nothing to wait for).
