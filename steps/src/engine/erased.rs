@@ -157,7 +157,19 @@ impl<S: Effect> ErasedStep<S::Cx> for EffectBox<S> {
     }
 }
 
+/// Returns the lost records an intent written by `journal salvage` names
+/// (`{"salvaged": true, "lost": "R..=W"}`), if it is one.
+fn salvaged(intent: Option<&Value>) -> Option<&str> {
+    let i = intent?;
+    (i.get("salvaged")? == &Value::Bool(true))
+        .then(|| i.get("lost").and_then(Value::as_str).unwrap_or("?"))
+}
+
+/// Decodes an intent's parameters; a salvaged intent has none of the step's.
 fn intent_of<P: DeserializeOwned>(intent: Option<&Value>) -> Result<Option<P>, String> {
+    if salvaged(intent).is_some() {
+        return Ok(None);
+    }
     intent.map(|v| decode("intent's parameters", v)).transpose()
 }
 
@@ -168,6 +180,9 @@ impl<S: Effect> ErasedEffect<S::Cx> for EffectBox<S> {
     }
     fn classify(&self, observed: &Value, intent: Option<&Value>) -> Result<Verdict, String> {
         let o: S::Observation = decode("observation", observed)?;
+        if let Some(lost) = salvaged(intent) {
+            return Ok(self.0.step.classify_salvaged(&o, lost));
+        }
         let p = intent_of::<S::Params>(intent)?;
         Ok(self.0.step.classify(&o, p.as_ref()))
     }

@@ -160,6 +160,14 @@ pub trait Effect: Step {
     /// parameters of the last recorded intent, if there is one.
     fn classify(&self, observed: &Self::Observation, intent: Option<&Self::Params>) -> Verdict;
 
+    /// Returns whether the effect is present when the last intent is one
+    /// `journal salvage` wrote (its real records, `lost`, are gone): by
+    /// default as with no intent; a step whose effect cannot be told from the
+    /// live state alone (a reboot) says it is ambiguous.
+    fn classify_salvaged(&self, observed: &Self::Observation, _lost: &str) -> Verdict {
+        self.classify(observed, None)
+    }
+
     /// Performs the effect once.
     fn act(
         &self,

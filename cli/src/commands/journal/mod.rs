@@ -1,6 +1,8 @@
-//! `ovn-migrate journal …`: inspect journals without changing a cluster.
+//! `ovn-migrate journal …`: inspect journals, and salvage a damaged one,
+//! without changing a cluster.
 
 pub mod list;
+pub mod salvage;
 pub mod verify;
 
 use clap::Subcommand;
@@ -13,6 +15,7 @@ use crate::error::Result;
 pub enum JournalCommand {
     Verify(verify::VerifyArgs),
     List(list::ListArgs),
+    Salvage(salvage::SalvageArgs),
 }
 
 /// Runs a `journal` subcommand.
@@ -20,5 +23,6 @@ pub fn run(cmd: JournalCommand, ctx: &Context) -> Result<i32> {
     match cmd {
         JournalCommand::Verify(args) => verify::run(args, ctx),
         JournalCommand::List(args) => list::run(args, ctx),
+        JournalCommand::Salvage(args) => salvage::run(args, ctx),
     }
 }

@@ -119,6 +119,16 @@ impl Effect for Reboot {
         }
     }
 
+    /// `journal salvage` put this reboot in doubt: its records (and the
+    /// bootID from just before it) may be among the lost ones.
+    fn classify_salvaged(&self, _: &RebootObservation, lost: &str) -> Verdict {
+        Verdict::Ambiguous(format!(
+            "the journal lost records {lost} (journal salvage), and this reboot may be among \
+             them: check whether the node rebooted since the damaged run (its uptime), \
+             then reboot it yourself if it did not"
+        ))
+    }
+
     /// Asks Nova for a soft reboot, or runs the ssh command.
     async fn act(&self, cx: &MigrationCx, _: &RebootParams) -> Result<Applied, StepError> {
         match &self.via {
@@ -228,6 +238,19 @@ mod tests {
             Verdict::Pending(_)
         ));
         assert_eq!(s.params(&obs(true, "b7", "ACTIVE")), intent("b7"));
+    }
+
+    #[test]
+    fn a_salvaged_intent_is_ambiguous_not_a_second_reboot() {
+        let eff = crate::engine::effect(step());
+        let eff = eff.as_effect().unwrap();
+        let live = serde_json::to_value(obs(true, "b2", "ACTIVE")).unwrap();
+        assert!(matches!(eff.classify(&live, None), Ok(Verdict::NotDone(_))));
+        let salvaged = json!({"salvaged": true, "lost": "40..=47"});
+        match eff.classify(&live, Some(&salvaged)) {
+            Ok(Verdict::Ambiguous(why)) => assert!(why.contains("40..=47"), "{why}"),
+            other => panic!("expected ambiguous, got {other:?}"),
+        }
     }
 
     #[test]
