@@ -73,6 +73,7 @@ impl Rig {
 
     /// Returns a command running the tool against this lab.
     pub fn tool(&self, bin: &Path, args: &[&str]) -> Command {
+        check_origin(bin);
         let mut c = Command::new(bin);
         c.args(args)
             .env("KUBECONFIG", &self.kubeconfig)
@@ -171,6 +172,25 @@ impl Rig {
             "servers": servers,
         })
     }
+}
+
+/// Panics unless `bin` was built from this source tree. Cargo copies each
+/// build's binary to the same `target/debug/ovn-migrate-replay`, so with a
+/// `CARGO_TARGET_DIR` shared between worktrees a test may otherwise run a
+/// binary that another worktree built a moment ago.
+pub fn check_origin(bin: &Path) {
+    let out = Command::new(bin)
+        .env("OVN_MIGRATE_REPLAY_ORIGIN", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("{} does not run: {e}", bin.display()));
+    let origin = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(
+        origin,
+        env!("CARGO_MANIFEST_DIR"),
+        "{} was built from another source tree (a CARGO_TARGET_DIR shared between worktrees, \
+         and another build overwrote it); build and test with a target directory of this worktree's own",
+        bin.display()
+    );
 }
 
 /// Returns the operation the current run's status file names (e.g. `…/M5/…`).

@@ -39,22 +39,37 @@ impl Drop for Tmpfs {
 
 #[test]
 fn a_full_disk_shows_its_os_error() {
-    let rig = Rig::start(small());
-    // Enough to create the journal and start; a whole run needs about 1 MiB.
-    let _fs = Tmpfs::mount(&rig.state, "256k");
-    let mut args = vec!["kuryr", "run", "--yes", "--no-progress"];
-    args.extend_from_slice(FAST);
-    let out = output_within(
-        rig.tool(Path::new(BIN), &args),
-        "a run on a full disk",
-        Duration::from_secs(180),
-    );
-    assert_eq!(code(&out), 1, "{}", describe(&out));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("error: failed to append to the journal")
-            && err.contains("No space left on device"),
-        "the cause is shown: {}",
-        describe(&out)
-    );
+    for json in [false, true] {
+        let rig = Rig::start(small());
+        // Enough to create the journal and start; a whole run needs about 1 MiB.
+        let _fs = Tmpfs::mount(&rig.state, "256k");
+        let mut args = vec!["kuryr", "run", "--yes", "--no-progress"];
+        args.extend_from_slice(FAST);
+        if json {
+            args.extend_from_slice(&["--output", "json"]);
+        }
+        let out = output_within(
+            rig.tool(Path::new(BIN), &args),
+            "a run on a full disk",
+            Duration::from_secs(180),
+        );
+        assert_eq!(code(&out), 1, "{}", describe(&out));
+        // The error itself, not a log line beside it, names the cause.
+        let message = if json {
+            let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            doc["error"]["message"].as_str().unwrap().to_string()
+        } else {
+            let err = String::from_utf8_lossy(&out.stderr).into_owned();
+            err.lines()
+                .find(|l| l.starts_with("error: "))
+                .unwrap_or_else(|| panic!("no error line: {}", describe(&out)))
+                .to_string()
+        };
+        assert!(
+            message.contains("append to the journal")
+                && message.contains("No space left on device"),
+            "the cause is shown: {message}\n{}",
+            describe(&out)
+        );
+    }
 }

@@ -241,10 +241,20 @@ fn a_wrong_password_is_refused_without_being_shown() {
     let text = std::fs::read_to_string(&rig.clouds).unwrap();
     let needle = format!("password: {}\n", c.password);
     assert!(text.contains(&needle));
+    // The auth URL carries userinfo too: Keystone's refusal names that URL.
+    let host = c
+        .auth_url
+        .strip_prefix("http://")
+        .expect("an http auth URL");
     let clouds = write(
         &rig,
         "wrong.clouds.yaml",
-        &text.replace(&needle, &format!("password: {WRONG_PW}\n")),
+        &text
+            .replace(&needle, &format!("password: {WRONG_PW}\n"))
+            .replace(
+                &c.auth_url,
+                &format!("http://svc-user:{USERINFO_PW}@{host}"),
+            ),
     );
     let (text, json, _) = run_both(
         &rig,

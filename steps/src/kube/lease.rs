@@ -635,7 +635,11 @@ async fn renew(api: &Api<DynamicObject>, holder: &str, timing: LeaseTiming) -> R
     let record = LeaseRecord::of(&current);
     if record.holder != holder {
         return Renewal::Lost(LeaseLost::TakenOver {
-            holder: record.holder,
+            holder: if record.holder.is_empty() {
+                "nobody (someone cleared its holder)".into()
+            } else {
+                record.holder
+            },
         });
     }
     let acquired = current

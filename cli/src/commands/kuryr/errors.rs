@@ -61,6 +61,16 @@ pub fn migrate_error(e: MigrateError) -> CliError {
             "failed to {l}"
         ))
         .with_hint("pass a --request-timeout-s shorter than --lease-s, or a longer --lease-s"),
+        MigrateError::Lease(l @ LeaseError::Interrupted { .. }) => {
+            CliError::cluster(ExitCode::INTERRUPTED, format!("failed to {}", chain(&l)))
+                .with_hint("nothing was changed; run the same command again to go on watching")
+        }
+        MigrateError::Lease(l @ LeaseError::Held { .. }) => {
+            CliError::cluster(ExitCode::LOCKED, format!("failed to {}", chain(&l))).with_hint(
+                "wait for the other run to finish; if it died, run again: its lease is taken over \
+                 once it stays unchanged for its whole duration while this tool watches",
+            )
+        }
         MigrateError::Lease(l) => {
             CliError::cluster(ExitCode::LOCKED, format!("failed to {}", chain(&l))).with_hint(
                 "wait for the other run to finish, or for its lease to expire if it died",
