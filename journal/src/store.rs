@@ -181,7 +181,7 @@ impl Journal {
     pub fn create(dir: &Path, run: &RunInfo, opts: &OpenOptions) -> Result<Journal> {
         let fresh = !dir.exists();
         std::fs::create_dir_all(dir).map_err(Error::io("create the journal directory", dir))?;
-        restrict(dir)?;
+        report_skipped(restrict(dir)?);
         if dir.join("db").exists() || dir.join(witness::FILE).exists() {
             return Err(Error::AlreadyExists(dir.to_path_buf()));
         }
@@ -205,7 +205,7 @@ impl Journal {
             user: me.user,
             pid: me.pid,
         })?;
-        restrict(dir)?;
+        report_skipped(restrict(dir)?);
         sync_dir(dir)?;
         if fresh && let Some(parent) = dir.parent() {
             sync_dir(parent)?;
@@ -233,7 +233,7 @@ impl Journal {
         present(dir)?;
         let (parts, lock) = open_parts(dir, opts)?;
         let journal = Self::from_parts(dir, dir, opts, parts, Some(lock), Mode::Write)?;
-        restrict(dir)?;
+        report_skipped(restrict(dir)?);
         if let Some(dead) = journal.broke_lock().cloned()
             && journal.sealed().is_none()
         {
@@ -948,6 +948,16 @@ struct Store {
 
 /// Records between automatic checkpoints (see [`Journal::checkpoint`]).
 const CHECKPOINT_EVERY: u64 = 25_000;
+
+/// Reports entries of a journal directory that permission fixing left alone.
+fn report_skipped(skipped: Vec<PathBuf>) {
+    for p in skipped {
+        tracing::warn!(
+            path = %p.display(),
+            "not a regular file or directory in the journal directory: left as it is (not the journal's)"
+        );
+    }
+}
 
 /// How a journal was opened.
 enum Mode {

@@ -182,8 +182,13 @@ pub struct StatusFile {
 impl TermProgress {
     fn save(&self, s: &mut StatusFile) {
         s.updated = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let tmp = self.status_path.with_extension("tmp");
-        if std::fs::write(&tmp, serde_json::to_vec_pretty(s).unwrap_or_default()).is_ok() {
+        // 0600 whatever the umask, and a temp name of this process's own.
+        let tmp = self
+            .status_path
+            .with_extension(format!("{}.tmp", std::process::id()));
+        if crate::state::write_private(&tmp, &serde_json::to_vec_pretty(s).unwrap_or_default())
+            .is_ok()
+        {
             let _ = std::fs::rename(&tmp, &self.status_path);
         }
     }
