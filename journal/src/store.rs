@@ -1047,3 +1047,36 @@ fn open_store(dir: &Path, opts: &OpenOptions) -> Result<Store> {
     let dbfile = DbFile::open(dir)?;
     Ok(Store { db, tree, dbfile })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_and_checkpoint_honour_the_poisoned_flag() {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = RunInfo {
+            run_id: "r".into(),
+            workflow: "w".into(),
+            tool_version: "t".into(),
+            target: Target {
+                cluster_id: "c".into(),
+                api_server: "a".into(),
+                openstack_auth_url: "o".into(),
+                openstack_project: "p".into(),
+            },
+        };
+        let j = Journal::create(tmp.path(), &run, &OpenOptions::default()).unwrap();
+        j.sync().unwrap();
+        j.inner.writer.lock().unwrap().poisoned = true;
+        for (what, res) in [("sync", j.sync()), ("checkpoint", j.checkpoint())] {
+            let err = res.expect_err(what);
+            assert!(err.to_string().contains("earlier flush failed"), "{what}: {err}");
+        }
+        assert!(j.append(Event::WaitStarted {
+            wait: "w".into(),
+            step: "s".into()
+        })
+        .is_err());
+    }
+}
