@@ -1071,12 +1071,17 @@ mod tests {
         j.inner.writer.lock().unwrap().poisoned = true;
         for (what, res) in [("sync", j.sync()), ("checkpoint", j.checkpoint())] {
             let err = res.expect_err(what);
-            assert!(err.to_string().contains("earlier flush failed"), "{what}: {err}");
+            assert!(
+                err.to_string().contains("earlier flush failed"),
+                "{what}: {err}"
+            );
         }
-        assert!(j.append(Event::WaitStarted {
-            wait: "w".into(),
-            step: "s".into()
-        })
-        .is_err());
+        assert!(
+            j.append(Event::WaitStarted {
+                wait: "w".into(),
+                step: "s".into()
+            })
+            .is_err()
+        );
     }
 }
