@@ -39,13 +39,14 @@ impl Context {
     }
 
     /// Returns the state directory (not created; see [`Self::ensure_state_dir`]).
-    pub fn state_dir(&self) -> PathBuf {
-        state::state_dir(&self.global)
+    pub fn state_dir(&self) -> Result<PathBuf> {
+        state::state_dir(&self.global).map_err(CliError::config)
     }
 
-    /// Creates the state directory (0700) if needed and returns it.
+    /// Creates the state directory (0700) if needed and returns it; an
+    /// existing one must be a private directory of this user.
     pub fn ensure_state_dir(&self) -> Result<PathBuf> {
-        let dir = self.state_dir();
+        let dir = self.state_dir()?;
         state::ensure_private_dir(&dir).map_err(|e| {
             CliError::config(format!(
                 "failed to create the state directory {}: {}",
@@ -139,7 +140,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("a/state");
         let ctx = ctx(&["--state-dir", dir.to_str().unwrap()]);
-        assert_eq!(ctx.state_dir(), dir);
+        assert_eq!(ctx.state_dir().unwrap(), dir);
         assert_eq!(ctx.ensure_state_dir().unwrap(), dir);
         let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o700);

@@ -57,10 +57,13 @@ impl TermProgress {
 
     fn save(&self, s: &mut StatusFile) {
         s.updated = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let tmp = self.status_path.with_extension("tmp");
+        // 0600 whatever the umask, and a temp name of this process's own.
+        let tmp = self
+            .status_path
+            .with_extension(format!("{}.tmp", std::process::id()));
         let text = serde_json::to_string_pretty(s).unwrap_or_default();
         let text = steps::redact::text(&text);
-        if std::fs::write(&tmp, text.as_bytes()).is_ok() {
+        if crate::state::write_private(&tmp, text.as_bytes()).is_ok() {
             let _ = std::fs::rename(&tmp, &self.status_path);
         }
     }

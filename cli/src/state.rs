@@ -25,33 +25,97 @@ use crate::global::GlobalArgs;
 pub const CURRENT_FILE: &str = "current";
 
 /// Returns the state directory: `--state-dir` / `$OVN_MIGRATE_STATE_DIR`, else
-/// `$XDG_STATE_HOME/ovn-migrate`, else `~/.local/state/ovn-migrate`.
-pub fn state_dir(global: &GlobalArgs) -> PathBuf {
+/// `$XDG_STATE_HOME/ovn-migrate`, else `~/.local/state/ovn-migrate`; an error
+/// saying what to set when none of them is set (never the current directory).
+pub fn state_dir(global: &GlobalArgs) -> Result<PathBuf, String> {
     if let Some(dir) = &global.state_dir {
-        return dir.clone();
+        return Ok(dir.clone());
     }
     default_state_dir(
         std::env::var_os("XDG_STATE_HOME").map(PathBuf::from),
-        std::env::var_os("HOME").map(PathBuf::from),
+        std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from),
     )
 }
 
-fn default_state_dir(xdg_state_home: Option<PathBuf>, home: Option<PathBuf>) -> PathBuf {
+fn default_state_dir(
+    xdg_state_home: Option<PathBuf>,
+    home: Option<PathBuf>,
+) -> Result<PathBuf, String> {
     // The XDG spec says a relative $XDG_STATE_HOME is invalid and must be ignored.
     match (xdg_state_home.filter(|p| p.is_absolute()), home) {
-        (Some(xdg), _) => xdg.join("ovn-migrate"),
-        (None, Some(home)) => home.join(".local/state/ovn-migrate"),
-        (None, None) => PathBuf::from(".ovn-migrate-state"),
+        (Some(xdg), _) => Ok(xdg.join("ovn-migrate")),
+        (None, Some(home)) => Ok(home.join(".local/state/ovn-migrate")),
+        (None, None) => Err(
+            "there is no state directory: HOME is not set, and neither --state-dir, \
+             OVN_MIGRATE_STATE_DIR nor XDG_STATE_HOME is given; set one of them (journals are \
+             kept there, so choose a private, local, persistent directory)"
+                .into(),
+        ),
     }
 }
 
-/// Creates `dir` and its missing parents, and makes `dir` 0700.
+/// Writes `bytes` to `path` as a file only its owner can read (0600 whatever
+/// the umask, also when it existed with other permissions), not through a symlink.
+pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    f.set_permissions(fs::Permissions::from_mode(0o600))?;
+    f.write_all(bytes)
+}
+
+/// Returns this process's user id (the owner of `/proc/self`).
+fn my_uid() -> io::Result<u32> {
+    use std::os::unix::fs::MetadataExt;
+    Ok(fs::metadata("/proc/self")?.uid())
+}
+
+/// Creates `dir` (0700) and its missing parents; an existing `dir` must be a
+/// directory (not a symlink) owned by this user with no group or other
+/// permission. It is never chmodded: `--state-dir /tmp` must not change /tmp.
 pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+    use std::os::unix::fs::MetadataExt;
+    match fs::symlink_metadata(dir) {
+        Ok(meta) => {
+            let mode = meta.permissions().mode() & 0o7777;
+            let refuse = |why: String| {
+                Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    format!(
+                        "{} {why}; journals must be private: choose another directory \
+                         (--state-dir or OVN_MIGRATE_STATE_DIR; a new one is created 0700), \
+                         or make this one yours and private (chmod 700) if that is safe",
+                        dir.display()
+                    ),
+                ))
+            };
+            if meta.file_type().is_symlink() {
+                return refuse("is a symlink".into());
+            }
+            if !meta.is_dir() {
+                return refuse("is not a directory".into());
+            }
+            if meta.uid() != my_uid()? {
+                return refuse(format!("belongs to uid {}, not to you", meta.uid()));
+            }
+            if mode & 0o077 != 0 {
+                return refuse(format!("is not private (mode {mode:04o})"));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .and_then(|_| fs::set_permissions(dir, fs::Permissions::from_mode(0o700))),
+        Err(e) => Err(e),
+    }
 }
 
 /// Returns `<state-dir>/<cluster-id>`; characters other than ASCII letters,
@@ -213,17 +277,95 @@ mod tests {
     fn default_state_dir_follows_xdg_then_home() {
         let home = Some(PathBuf::from("/home/op"));
         assert_eq!(
-            default_state_dir(Some("/x/state".into()), home.clone()),
+            default_state_dir(Some("/x/state".into()), home.clone()).unwrap(),
             PathBuf::from("/x/state/ovn-migrate")
         );
         assert_eq!(
-            default_state_dir(Some("relative".into()), home.clone()),
+            default_state_dir(Some("relative".into()), home.clone()).unwrap(),
             PathBuf::from("/home/op/.local/state/ovn-migrate")
         );
         assert_eq!(
-            default_state_dir(None, home),
+            default_state_dir(None, home).unwrap(),
             PathBuf::from("/home/op/.local/state/ovn-migrate")
         );
+        // No HOME and nothing else: an error saying what to set, not ./.ovn-migrate-state.
+        let err = default_state_dir(Some("relative".into()), None).unwrap_err();
+        assert!(
+            err.contains("--state-dir") && err.contains("XDG_STATE_HOME"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn concurrent_current_updates_do_not_share_a_temp_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let c = tmp.path().join("c");
+        ensure_private_dir(&c).unwrap();
+        let errors: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..18)
+                .map(|i| {
+                    let c = c.clone();
+                    s.spawn(move || set_current_run(&c, &format!("w{i}"), "r").err())
+                })
+                .collect();
+            handles
+                .into_iter()
+                .filter_map(|h| h.join().unwrap().map(|e| e.to_string()))
+                .collect()
+        });
+        assert!(errors.is_empty(), "{errors:?}");
+        let leftovers: Vec<_> = fs::read_dir(&c)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "temp files left behind");
+    }
+
+    #[test]
+    fn write_private_is_0600_whatever_was_there() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("status.json");
+        fs::write(&p, "old").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o666)).unwrap();
+        write_private(&p, b"new").unwrap();
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(fs::read(&p).unwrap(), b"new");
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&p, &link).unwrap();
+        assert!(write_private(&link, b"x").is_err(), "not through a symlink");
+    }
+
+    #[test]
+    fn an_existing_state_dir_that_is_not_private_is_refused_never_chmodded() {
+        let tmp = tempfile::tempdir().unwrap();
+        let shared = tmp.path().join("shared");
+        fs::create_dir(&shared).unwrap();
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
+        let err = ensure_private_dir(&shared).unwrap_err();
+        assert!(err.to_string().contains("not private"), "{err}");
+        let mode = fs::metadata(&shared).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o1777, "left as it was");
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&shared, &link).unwrap();
+        assert!(
+            ensure_private_dir(&link)
+                .unwrap_err()
+                .to_string()
+                .contains("symlink")
+        );
+        let file = tmp.path().join("file");
+        fs::write(&file, "").unwrap();
+        assert!(ensure_private_dir(&file).is_err());
+        // A private one of ours is accepted; a missing one is made 0700.
+        let private = tmp.path().join("a/b");
+        ensure_private_dir(&private).unwrap();
+        ensure_private_dir(&private).unwrap();
+        let mode = fs::metadata(&private).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
     }
 
     #[test]
@@ -283,6 +425,7 @@ mod tests {
                 .is_empty()
         );
         let c = tmp.path().join("c1");
+        ensure_private_dir(&c).unwrap();
         fs::create_dir_all(c.join("r2/db")).unwrap();
         fs::create_dir_all(c.join("r1/db")).unwrap();
         fs::create_dir_all(c.join("empty")).unwrap();

@@ -66,22 +66,56 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(Error::io("fsync the journal directory", dir))
 }
 
-/// Restricts a journal directory to its owner: 0700 for it, 0600 for its files.
-pub fn restrict(dir: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let set = |p: &Path, mode: u32| {
-        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
-            .map_err(Error::io("restrict permissions", p))
+/// Restricts a journal directory to its owner: 0700 for it and its
+/// directories, 0600 for its regular files. Nothing is followed: every entry
+/// is looked at with `lstat` and changed through a descriptor opened with
+/// `O_NOFOLLOW` (`fchmod`), so a symlink in the directory never makes it
+/// change anything outside. Entries that are neither regular files nor
+/// directories (symlinks, fifos, sockets) are left alone and returned, for
+/// the caller to report. A journal directory that is itself a symlink is
+/// refused.
+pub fn restrict(dir: &Path) -> Result<Vec<PathBuf>> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let meta =
+        std::fs::symlink_metadata(dir).map_err(Error::io("look at the journal directory", dir))?;
+    if !meta.is_dir() {
+        return Err(Error::io(
+            "use the journal directory: it is a symlink or not a directory; give the real directory",
+            dir,
+        )(std::io::Error::from(
+            std::io::ErrorKind::InvalidInput,
+        )));
+    }
+    let set = |p: &Path, dir: bool, mode: u32| -> Result<()> {
+        let mut o = std::fs::OpenOptions::new();
+        o.read(true).custom_flags(
+            libc::O_NOFOLLOW
+                | if dir {
+                    libc::O_DIRECTORY
+                } else {
+                    libc::O_NONBLOCK
+                },
+        );
+        let f = o.open(p).map_err(Error::io("restrict permissions", p))?;
+        if f.metadata().map(|m| m.permissions().mode() & 0o7777).ok() != Some(mode) {
+            f.set_permissions(std::fs::Permissions::from_mode(mode))
+                .map_err(Error::io("restrict permissions", p))?;
+        }
+        Ok(())
     };
-    set(dir, 0o700)?;
+    set(dir, true, 0o700)?;
+    let mut skipped = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(Error::io("list the journal directory", dir))? {
         let entry = entry.map_err(Error::io("list the journal directory", dir))?;
         let p = entry.path();
-        if p.is_dir() {
-            set(&p, 0o700)?;
+        let kind = entry.file_type().map_err(Error::io("look at", &p))?;
+        if kind.is_dir() {
+            set(&p, true, 0o700)?;
+        } else if kind.is_file() {
+            set(&p, false, 0o600)?;
         } else {
-            set(&p, 0o600)?;
+            skipped.push(p);
         }
     }
-    Ok(())
+    Ok(skipped)
 }

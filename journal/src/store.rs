@@ -181,7 +181,7 @@ impl Journal {
     pub fn create(dir: &Path, run: &RunInfo, opts: &OpenOptions) -> Result<Journal> {
         let fresh = !dir.exists();
         std::fs::create_dir_all(dir).map_err(Error::io("create the journal directory", dir))?;
-        restrict(dir)?;
+        report_skipped(restrict(dir)?);
         if dir.join("db").exists() || dir.join(witness::FILE).exists() {
             return Err(Error::AlreadyExists(dir.to_path_buf()));
         }
@@ -205,7 +205,7 @@ impl Journal {
             user: me.user,
             pid: me.pid,
         })?;
-        restrict(dir)?;
+        report_skipped(restrict(dir)?);
         sync_dir(dir)?;
         if fresh && let Some(parent) = dir.parent() {
             sync_dir(parent)?;
@@ -233,7 +233,7 @@ impl Journal {
         present(dir)?;
         let (parts, lock) = open_parts(dir, opts)?;
         let journal = Self::from_parts(dir, dir, opts, parts, Some(lock), Mode::Write)?;
-        restrict(dir)?;
+        report_skipped(restrict(dir)?);
         if let Some(dead) = journal.broke_lock().cloned()
             && journal.sealed().is_none()
         {
@@ -949,6 +949,16 @@ struct Store {
 /// Records between automatic checkpoints (see [`Journal::checkpoint`]).
 const CHECKPOINT_EVERY: u64 = 25_000;
 
+/// Reports entries of a journal directory that permission fixing left alone.
+fn report_skipped(skipped: Vec<PathBuf>) {
+    for p in skipped {
+        tracing::warn!(
+            path = %p.display(),
+            "not a regular file or directory in the journal directory: left as it is (not the journal's)"
+        );
+    }
+}
+
 /// How a journal was opened.
 enum Mode {
     /// By its writer, which holds the lock.
@@ -1036,4 +1046,42 @@ fn open_store(dir: &Path, opts: &OpenOptions) -> Result<Store> {
     db.flush().map_err(Error::sled(dir))?;
     let dbfile = DbFile::open(dir)?;
     Ok(Store { db, tree, dbfile })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_and_checkpoint_honour_the_poisoned_flag() {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = RunInfo {
+            run_id: "r".into(),
+            workflow: "w".into(),
+            tool_version: "t".into(),
+            target: Target {
+                cluster_id: "c".into(),
+                api_server: "a".into(),
+                openstack_auth_url: "o".into(),
+                openstack_project: "p".into(),
+            },
+        };
+        let j = Journal::create(tmp.path(), &run, &OpenOptions::default()).unwrap();
+        j.sync().unwrap();
+        j.inner.writer.lock().unwrap().poisoned = true;
+        for (what, res) in [("sync", j.sync()), ("checkpoint", j.checkpoint())] {
+            let err = res.expect_err(what);
+            assert!(
+                err.to_string().contains("earlier flush failed"),
+                "{what}: {err}"
+            );
+        }
+        assert!(
+            j.append(Event::WaitStarted {
+                wait: "w".into(),
+                step: "s".into()
+            })
+            .is_err()
+        );
+    }
 }

@@ -139,7 +139,7 @@ pub fn table(rows: &[Listed]) -> String {
 
 /// Runs `journal list`.
 pub fn run(_args: ListArgs, ctx: &Context) -> Result<i32> {
-    let dir = ctx.state_dir();
+    let dir = ctx.state_dir()?;
     let found = state::find_journals(&dir).map_err(|e| {
         CliError::config(format!(
             "failed to read the state directory {}: {}",

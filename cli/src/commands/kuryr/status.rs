@@ -118,7 +118,7 @@ pub fn run(args: StatusArgs, ctx: &Context) -> Result<i32> {
 }
 
 fn current_journal(ctx: &Context, cluster: Option<&str>) -> Result<PathBuf> {
-    let state_dir = ctx.state_dir();
+    let state_dir = ctx.state_dir()?;
     let clusters: Vec<String> = std::fs::read_dir(&state_dir)
         .map(|rd| {
             rd.flatten()

@@ -156,6 +156,10 @@ fn write_file(path: &std::path::Path, data: &[u8]) -> Result<(), StepError> {
         .mode(0o600)
         .open(&tmp)
         .map_err(io)?;
+    // 0600 also when the temp file was left with other permissions.
+    use std::os::unix::fs::PermissionsExt;
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .map_err(io)?;
     f.write_all(data).and_then(|_| f.sync_all()).map_err(io)?;
     std::fs::rename(&tmp, path).map_err(io)?;
     if let Some(dir) = path.parent() {
