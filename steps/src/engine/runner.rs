@@ -11,6 +11,11 @@
 //! * otherwise: observed; already done → `OperationSkipped` (nothing sent);
 //!   else intent (durable) → effect → outcome, retrying per the policy and
 //!   re-observing before each retry, since a timed-out call may have landed.
+//!
+//! [`run_fenced`] asks its [`Fence`] (the cluster lease) right before every
+//! effect intent; once the run may no longer act, nothing more starts and
+//! the run pauses with [`RunOutcome::LeaseLost`] (a wait cut short by the
+//! lease's loss, which also cancels the run, is reported the same way).
 
 use std::time::{Duration, Instant};
 
