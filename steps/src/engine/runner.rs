@@ -21,6 +21,11 @@
 //! run together (one operation's life is in `operation.rs`). Before any
 //! intent the [`Fence`] must still hold (the cluster lease), else the run
 //! stops. Compensations, time gates and expansions are in `spans.rs`.
+//!
+//! The [`Fence`] is asked right before every effect intent (a batch's, and a
+//! retry's); once the run may no longer act, nothing more starts and the run
+//! pauses with [`RunOutcome::LeaseLost`] (a wait cut short by the lease's
+//! loss, which also cancels the run, is reported the same way).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
