@@ -1,0 +1,630 @@
+//! Writing a bundle from a journal, reading it back, and verifying it offline.
+//!
+//! [`export`] streams the journal's records once, in seq order, up to the
+//! head it had when the export began: each record's link is checked as it
+//! goes (an export never vouches for a broken chain), rendered by the chosen
+//! format and written as one line; with blobs, every blob a record references
+//! is copied once to `blobs/<hash>`. The records file is `fsync`ed before the
+//! manifest is written (temporary file, `fsync`, rename, directory `fsync`),
+//! so a bundle with a manifest is whole.
+//!
+//! [`verify`] needs nothing but the bundle. Line by line it checks that the
+//! seq is the next one, recomputes the chain from the stored record
+//! (`h_i = H(… seq ‖ h_{i−1} ‖ len ‖ stored)`, from the genesis of the
+//! manifest's run and target), decodes the record, re-renders the line and
+//! requires it to be exactly the line in the file. Then the manifest's count,
+//! head and seal must agree with what was read, and every blob file must
+//! match its name. The first problem is reported with its seq, as
+//! [`crate::VerifyStatus::Broken`].
+
+use std::collections::HashSet;
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::{
+    BLOBS_DIR, BUNDLE_FORMAT, BlobsInfo, Error, Format, Input, MANIFEST, Manifest, Result,
+    SealInfo, Stream, decode_base64, jsonl, outcome_name,
+};
+use crate::chain::{ChainHash, genesis, link};
+use crate::event::{BlobHash, Event, Seq};
+use crate::format;
+use crate::keys;
+use crate::store::{Journal, Recorded};
+use crate::target::Target;
+use crate::verify::{VerifyReport, VerifyStatus};
+
+/// How to export.
+#[derive(Clone, Debug)]
+pub struct ExportOptions {
+    pub format: Format,
+    /// Copy every referenced blob into `blobs/`.
+    pub with_blobs: bool,
+    /// The exporting tool's version, recorded in the manifest.
+    pub exported_by: String,
+}
+
+/// Returns true when `dir` holds a bundle manifest.
+pub fn is_bundle(dir: &Path) -> bool {
+    dir.join(MANIFEST).is_file()
+}
+
+/// Writes the bundle of `journal` into `out` (created; must be empty or
+/// absent) and returns its manifest.
+pub fn export(journal: &Journal, out: &Path, opts: &ExportOptions) -> Result<Manifest> {
+    prepare_dir(out)?;
+    let (last, _) = journal.head();
+    let records_path = out.join(opts.format.records_file());
+    let file = create_private(&records_path)?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let blobs_dir = out.join(BLOBS_DIR);
+    if opts.with_blobs {
+        fs::create_dir(&blobs_dir).map_err(Error::io("create the blobs directory", &blobs_dir))?;
+    }
+    let mut stream = Stream::new(journal.run_id(), journal.target());
+    let mut prev = journal.genesis();
+    let mut expected: Seq = 1;
+    let mut seal = None;
+    let mut seen: HashSet<BlobHash> = HashSet::new();
+    let mut missing = Vec::new();
+    let mut line = Vec::with_capacity(4096);
+    for kv in journal.raw_records(1) {
+        if expected > last {
+            break;
+        }
+        let (key, value) = kv?;
+        let broken = |reason: String| Error::Broken {
+            seq: expected,
+            reason,
+        };
+        let seq = keys::seq_of(&key).ok_or_else(|| broken("a malformed event key".into()))?;
+        if seq != expected {
+            return Err(broken(format!("the next record found is {seq}")));
+        }
+        let raw = format::split(&value).map_err(broken)?;
+        let hash = link(seq, &prev, raw.stored);
+        if hash != raw.hash {
+            return Err(broken("hash does not link".into()));
+        }
+        let (event, at_ms) =
+            format::decode_payload(raw.version, raw.at_ms, raw.payload).map_err(broken)?;
+        if let Event::RunSealed { outcome, .. } = &event {
+            seal = Some(SealInfo {
+                seq,
+                outcome: outcome_name(outcome),
+            });
+        }
+        let input = Input {
+            seq,
+            version: raw.version,
+            at_ms,
+            event: &event,
+            hash,
+            record: &value,
+        };
+        line.clear();
+        serde_json::to_writer(&mut line, &stream.render(opts.format, &input))
+            .map_err(|e| Error::Journal(crate::Error::Json(e)))?;
+        line.push(b'\n');
+        w.write_all(&line)
+            .map_err(Error::io("write the records file", &records_path))?;
+        if opts.with_blobs {
+            for h in jsonl::blobs_of(&event) {
+                if seen.insert(h) {
+                    match journal.get_blob(&h)? {
+                        Some(bytes) => write_blob(&blobs_dir, &h, &bytes)?,
+                        None => missing.push(h.to_string()),
+                    }
+                }
+            }
+        }
+        prev = hash;
+        expected += 1;
+    }
+    let records = expected - 1;
+    if records < last {
+        return Err(Error::Broken {
+            seq: expected,
+            reason: format!("the journal's head is {last} but reading stopped at {records}"),
+        });
+    }
+    let file = w
+        .into_inner()
+        .map_err(|e| Error::io("write the records file", &records_path)(e.into_error()))?;
+    file.sync_all()
+        .map_err(Error::io("fsync the records file", &records_path))?;
+    if opts.with_blobs {
+        sync_dir(&blobs_dir)?;
+    }
+    let workflow = match journal.read(1)? {
+        Some(Recorded {
+            event: Event::RunStarted { workflow, .. },
+            ..
+        }) => Some(workflow),
+        _ => None,
+    };
+    let manifest = Manifest {
+        bundle_format: BUNDLE_FORMAT,
+        format: opts.format,
+        records_file: opts.format.records_file().to_string(),
+        exported_by: opts.exported_by.clone(),
+        exported_at: super::rfc3339_ms(crate::event::now_ms()),
+        run_id: journal.run_id().to_string(),
+        workflow,
+        target: journal.target().clone(),
+        genesis: journal.genesis().to_string(),
+        records,
+        head: prev.to_string(),
+        seal,
+        blobs: opts.with_blobs.then(|| BlobsInfo {
+            count: (seen.len() - missing.len()) as u64,
+            missing,
+        }),
+    };
+    write_manifest(out, &manifest)?;
+    Ok(manifest)
+}
+
+fn prepare_dir(out: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if out.exists() {
+        let mut entries = fs::read_dir(out).map_err(Error::io("read the output directory", out))?;
+        if entries.next().is_some() {
+            return Err(Error::NotEmpty(out.to_path_buf()));
+        }
+    } else {
+        fs::create_dir_all(out).map_err(Error::io("create the output directory", out))?;
+    }
+    fs::set_permissions(out, fs::Permissions::from_mode(0o700))
+        .map_err(Error::io("restrict the output directory", out))
+}
+
+fn create_private(path: &Path) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(Error::io("create a bundle file", path))
+}
+
+fn write_blob(dir: &Path, h: &BlobHash, bytes: &[u8]) -> Result<()> {
+    let path = dir.join(h.to_string());
+    let mut f = create_private(&path)?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_data())
+        .map_err(Error::io("write a blob file", &path))
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(Error::io("fsync a bundle directory", dir))
+}
+
+fn write_manifest(out: &Path, manifest: &Manifest) -> Result<()> {
+    let tmp = out.join(format!(".{MANIFEST}.tmp"));
+    let path = out.join(MANIFEST);
+    let mut f = create_private(&tmp)?;
+    let mut text = serde_json::to_vec_pretty(manifest).map_err(crate::Error::Json)?;
+    text.push(b'\n');
+    f.write_all(&text)
+        .and_then(|()| f.sync_all())
+        .map_err(Error::io("write the manifest", &tmp))?;
+    fs::rename(&tmp, &path).map_err(Error::io("write the manifest", &path))?;
+    sync_dir(out)
+}
+
+/// Reads a bundle's manifest; refuses a layout this build does not know.
+pub fn read_manifest(dir: &Path) -> Result<Manifest> {
+    let path = dir.join(MANIFEST);
+    let bad = |reason: String| Error::BadManifest {
+        path: dir.to_path_buf(),
+        reason,
+    };
+    let text = fs::read(&path).map_err(|e| {
+        bad(format!(
+            "{MANIFEST} cannot be read ({e}): the manifest is missing or unreadable, so the \
+             bundle cannot be checked; export it again from the journal"
+        ))
+    })?;
+    let manifest: Manifest = serde_json::from_slice(&text).map_err(|e| {
+        bad(format!(
+            "{MANIFEST} is not a valid manifest ({e}); it was altered"
+        ))
+    })?;
+    if manifest.bundle_format != BUNDLE_FORMAT {
+        return Err(bad(format!(
+            "bundle layout {} is not the one this build reads ({BUNDLE_FORMAT}); use the \
+             ovn-migrate that exported it ({})",
+            manifest.bundle_format, manifest.exported_by
+        )));
+    }
+    if manifest.records_file != manifest.format.records_file() {
+        return Err(bad(format!(
+            "the manifest names records file {:?} for format {}; it was altered",
+            manifest.records_file, manifest.format
+        )));
+    }
+    Ok(manifest)
+}
+
+/// What verifying a bundle found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BundleReport {
+    pub manifest: Manifest,
+    /// The chain: whole and sealed, whole and unsealed, or broken at a seq.
+    pub report: VerifyReport,
+    /// Blob files checked against their names.
+    pub blobs_checked: u64,
+    /// Problems with blob files (a file that does not match its name, a count
+    /// that differs from the manifest); empty when they are all good.
+    pub blob_problems: Vec<String>,
+}
+
+impl BundleReport {
+    /// Returns true when the chain is whole and every blob is good.
+    pub fn is_whole(&self) -> bool {
+        !matches!(self.report.status, VerifyStatus::Broken { .. }) && self.blob_problems.is_empty()
+    }
+}
+
+/// Returns the seq a line of `format` claims.
+fn claimed_seq(format: Format, line: &Value) -> Option<Seq> {
+    match format {
+        Format::Jsonl => line.get("seq")?.as_u64(),
+        Format::Cadf => line
+            .get("attachments")?
+            .as_array()?
+            .iter()
+            .find(|a| a.get("name").and_then(Value::as_str) == Some(super::cadf::ATTACHMENT_SEQ))?
+            .get("content")?
+            .as_u64(),
+        Format::Otlp => line
+            .pointer("/resourceLogs/0/scopeLogs/0/logRecords/0/attributes")?
+            .as_array()?
+            .iter()
+            .find(|a| a.get("key").and_then(Value::as_str) == Some("ovn_migrate.journal.seq"))?
+            .pointer("/value/intValue")?
+            .as_str()?
+            .parse()
+            .ok(),
+    }
+}
+
+/// Returns the first top-level key (or path) where two lines differ.
+fn first_difference(a: &Value, b: &Value, path: &str) -> String {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for (k, v) in x {
+                match y.get(k) {
+                    Some(w) if w == v => {}
+                    Some(w) => return first_difference(v, w, &format!("{path}/{k}")),
+                    None => return format!("{path}/{k} (missing from the line)"),
+                }
+            }
+            for k in y.keys() {
+                if !x.contains_key(k) {
+                    return format!("{path}/{k} (not in the record)");
+                }
+            }
+            path.to_string()
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (v, w)) in x.iter().zip(y).enumerate() {
+                if v != w {
+                    return first_difference(v, w, &format!("{path}/{i}"));
+                }
+            }
+            path.to_string()
+        }
+        _ => path.to_string(),
+    }
+}
+
+/// One line of a bundle, decoded: the line's claimed seq and the record.
+struct LineRecord {
+    line: Value,
+    seq: Seq,
+    record: Vec<u8>,
+}
+
+/// Parses one line of `format`; the error says what is wrong with it.
+fn parse_line(format: Format, bytes: &[u8]) -> std::result::Result<LineRecord, String> {
+    let Some(body) = bytes.strip_suffix(b"\n") else {
+        return Err("the line is cut short (no newline at its end): the file was truncated".into());
+    };
+    let line: Value =
+        serde_json::from_slice(body).map_err(|e| format!("the line is not valid JSON ({e})"))?;
+    let seq = claimed_seq(format, &line)
+        .ok_or_else(|| format!("the line has no seq where a {format} line keeps it"))?;
+    let record = format
+        .stored_of(&line)
+        .and_then(decode_base64)
+        .ok_or_else(|| format!("the line has no readable stored record (base64) for seq {seq}"))?;
+    Ok(LineRecord { line, seq, record })
+}
+
+/// Verifies the bundle in `dir`, offline.
+pub fn verify(dir: &Path) -> Result<BundleReport> {
+    let manifest = read_manifest(dir)?;
+    let format = manifest.format;
+    let path = dir.join(&manifest.records_file);
+    let file = File::open(&path).map_err(Error::io("open the bundle's records file", &path))?;
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut prev = genesis(&manifest.run_id, &manifest.target.fingerprint());
+    let mut expected: Seq = 1;
+    let mut sealed: Option<Seq> = None;
+    let mut stream = Stream::new(&manifest.run_id, &manifest.target);
+    let mut referenced: Vec<(BlobHash, Seq)> = Vec::new();
+    let mut seen: HashSet<BlobHash> = HashSet::new();
+    let mut buf = Vec::with_capacity(8192);
+    let status = loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(Error::io("read the bundle's records file", &path))?;
+        let broken = |reason: String| VerifyStatus::Broken {
+            seq: expected,
+            reason,
+        };
+        if n == 0 {
+            break None;
+        }
+        let lr = match parse_line(format, &buf) {
+            Ok(lr) => lr,
+            Err(reason) => break Some(broken(reason)),
+        };
+        if lr.seq != expected {
+            let reason = if lr.seq > expected {
+                format!(
+                    "records {expected}..{} are missing (the next line is record {})",
+                    lr.seq - 1,
+                    lr.seq
+                )
+            } else {
+                format!(
+                    "record {} is out of order (record {expected} was due)",
+                    lr.seq
+                )
+            };
+            break Some(broken(reason));
+        }
+        if let Some(at) = sealed {
+            let reason = format!("record after the seal at {at}");
+            break Some(broken(reason));
+        }
+        let raw = match format::split(&lr.record) {
+            Ok(raw) => raw,
+            Err(reason) => break Some(broken(reason)),
+        };
+        let hash = link(expected, &prev, raw.stored);
+        if hash != raw.hash {
+            let reason =
+                "hash does not link: this record, or the order of records, was altered".into();
+            break Some(broken(reason));
+        }
+        let (event, at_ms) = match format::decode_payload(raw.version, raw.at_ms, raw.payload) {
+            Ok(x) => x,
+            Err(reason) => break Some(broken(reason)),
+        };
+        if let Event::RunSealed { head, .. } = &event {
+            if *head != prev {
+                let reason = "the seal names another head".into();
+                break Some(broken(reason));
+            }
+            sealed = Some(expected);
+        }
+        let input = Input {
+            seq: expected,
+            version: raw.version,
+            at_ms,
+            event: &event,
+            hash,
+            record: &lr.record,
+        };
+        let want = stream.render(format, &input);
+        if want != lr.line {
+            let reason = format!(
+                "the line does not say what its record says (first difference at {}): the \
+                 line was altered",
+                first_difference(&want, &lr.line, "")
+            );
+            break Some(broken(reason));
+        }
+        if manifest.blobs.is_some() {
+            for h in jsonl::blobs_of(&event) {
+                if seen.insert(h) {
+                    referenced.push((h, expected));
+                }
+            }
+        }
+        prev = hash;
+        expected += 1;
+    };
+    let (records, head) = (expected - 1, prev);
+    let status = status.unwrap_or_else(|| {
+        if records < manifest.records {
+            VerifyStatus::Broken {
+                seq: records + 1,
+                reason: format!(
+                    "the bundle is short: its manifest lists {} records, the records file \
+                     holds {records}; records {}..{} are missing",
+                    manifest.records,
+                    records + 1,
+                    manifest.records
+                ),
+            }
+        } else if records > manifest.records {
+            VerifyStatus::Broken {
+                seq: manifest.records + 1,
+                reason: format!(
+                    "the records file holds {records} records, more than the {} its manifest lists",
+                    manifest.records
+                ),
+            }
+        } else if head.to_string() != manifest.head {
+            VerifyStatus::Broken {
+                seq: records,
+                reason: "the manifest names another head than the last record's hash".into(),
+            }
+        } else if manifest.seal.as_ref().map(|s| s.seq) != sealed {
+            let reason = match (&manifest.seal, sealed) {
+                (Some(s), None) => format!(
+                    "the manifest says the run was sealed at record {}, but no record is a seal",
+                    s.seq
+                ),
+                (None, Some(at)) => {
+                    format!("record {at} is a seal, but the manifest says the run is not sealed")
+                }
+                (Some(s), Some(at)) => {
+                    format!(
+                        "the manifest says sealed at {}, the seal is record {at}",
+                        s.seq
+                    )
+                }
+                (None, None) => unreachable!("equal"),
+            };
+            VerifyStatus::Broken {
+                seq: sealed
+                    .or(manifest.seal.as_ref().map(|s| s.seq))
+                    .unwrap_or(records),
+                reason,
+            }
+        } else {
+            match sealed {
+                Some(seal) => VerifyStatus::Sealed { seal },
+                None => VerifyStatus::Unsealed { last: records },
+            }
+        }
+    });
+    let (blobs_checked, blob_problems) = match &manifest.blobs {
+        Some(info) if !matches!(status, VerifyStatus::Broken { .. }) => {
+            check_blobs(dir, info, &referenced)?
+        }
+        _ => (0, Vec::new()),
+    };
+    Ok(BundleReport {
+        report: VerifyReport {
+            records,
+            head: head.to_string(),
+            status,
+        },
+        manifest,
+        blobs_checked,
+        blob_problems,
+    })
+}
+
+/// Checks every blob file against its name and against the records that
+/// reference it.
+fn check_blobs(
+    dir: &Path,
+    info: &BlobsInfo,
+    referenced: &[(BlobHash, Seq)],
+) -> Result<(u64, Vec<String>)> {
+    let blobs = dir.join(BLOBS_DIR);
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    let missing: HashSet<&str> = info.missing.iter().map(String::as_str).collect();
+    for (h, seq) in referenced {
+        let name = h.to_string();
+        let path = blobs.join(&name);
+        match fs::read(&path) {
+            Ok(bytes) => {
+                checked += 1;
+                if BlobHash::of(&bytes) != *h {
+                    problems.push(format!(
+                        "blob {name} (referenced by record {seq}) does not match its hash: the \
+                         file was altered"
+                    ));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !missing.contains(name.as_str()) {
+                    problems.push(format!(
+                        "blob {name} (referenced by record {seq}) is missing from the bundle"
+                    ));
+                }
+            }
+            Err(e) => return Err(Error::io("read a blob file", &path)(e)),
+        }
+    }
+    let files = fs::read_dir(&blobs)
+        .map_err(Error::io("list the bundle's blobs", &blobs))?
+        .count() as u64;
+    if files != info.count || checked != info.count {
+        problems.push(format!(
+            "the bundle holds {files} blob files and its records reference {checked} of them, \
+             but its manifest lists {}",
+            info.count
+        ));
+    }
+    Ok((checked, problems))
+}
+
+/// The records of a bundle, decoded (for `journal show` on a bundle), after
+/// the bundle verified: the manifest, the records, and where its blobs are.
+pub struct BundleRecords {
+    pub manifest: Manifest,
+    pub records: Vec<Recorded>,
+    /// The blobs directory, when the bundle has one.
+    pub blobs: Option<PathBuf>,
+}
+
+/// Reads every record of the bundle in `dir` (in file order, each decoded
+/// from its stored record); the caller verifies the bundle first.
+pub fn read_records(dir: &Path) -> Result<BundleRecords> {
+    let manifest = read_manifest(dir)?;
+    let path = dir.join(&manifest.records_file);
+    let file = File::open(&path).map_err(Error::io("open the bundle's records file", &path))?;
+    let mut records = Vec::new();
+    for (i, line) in BufReader::new(file).split(b'\n').enumerate() {
+        let mut line = line.map_err(Error::io("read the bundle's records file", &path))?;
+        line.push(b'\n');
+        let corrupt = |reason: String| {
+            Error::Journal(crate::Error::Corrupt {
+                seq: i as u64 + 1,
+                reason,
+            })
+        };
+        let lr = parse_line(manifest.format, &line).map_err(corrupt)?;
+        let (version, at_ms, event, hash) = format::decode(&lr.record).map_err(corrupt)?;
+        records.push(Recorded {
+            seq: lr.seq,
+            version,
+            at_ms,
+            event,
+            hash,
+        });
+    }
+    let blobs = dir.join(BLOBS_DIR);
+    Ok(BundleRecords {
+        manifest,
+        records,
+        blobs: blobs.is_dir().then_some(blobs),
+    })
+}
+
+/// Returns a blob of a bundle, checked against its address; `None` when the
+/// bundle does not hold it.
+pub fn read_blob(blobs: &Path, h: &BlobHash) -> Result<Option<Vec<u8>>> {
+    let path = blobs.join(h.to_string());
+    match fs::read(&path) {
+        Ok(bytes) if BlobHash::of(&bytes) == *h => Ok(Some(bytes)),
+        Ok(_) => Err(Error::Journal(crate::Error::Corrupt {
+            seq: 0,
+            reason: format!("blob {h} in the bundle does not match its hash"),
+        })),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("read a blob file", &path)(e)),
+    }
+}
+
+/// Returns the genesis a manifest's run and target give.
+pub fn manifest_genesis(run_id: &str, target: &Target) -> ChainHash {
+    genesis(run_id, &target.fingerprint())
+}
