@@ -64,72 +64,61 @@ pub fn export(journal: &Journal, out: &Path, opts: &ExportOptions) -> Result<Man
         fs::create_dir(&blobs_dir).map_err(Error::io("create the blobs directory", &blobs_dir))?;
     }
     let mut stream = Stream::new(journal.run_id(), journal.target());
-    let mut prev = journal.genesis();
-    let mut expected: Seq = 1;
     let mut seal = None;
     let mut seen: HashSet<BlobHash> = HashSet::new();
     let mut missing = Vec::new();
-    let mut line = Vec::with_capacity(4096);
-    for kv in journal.raw_records(1) {
-        if expected > last {
-            break;
-        }
-        let (key, value) = kv?;
-        let broken = |reason: String| Error::Broken {
-            seq: expected,
-            reason,
-        };
-        let seq = keys::seq_of(&key).ok_or_else(|| broken("a malformed event key".into()))?;
-        if seq != expected {
-            return Err(broken(format!("the next record found is {seq}")));
-        }
-        let raw = format::split(&value).map_err(broken)?;
-        let hash = link(seq, &prev, raw.stored);
-        if hash != raw.hash {
-            return Err(broken("hash does not link".into()));
-        }
-        let (event, at_ms) =
-            format::decode_payload(raw.version, raw.at_ms, raw.payload).map_err(broken)?;
-        if let Event::RunSealed { outcome, .. } = &event {
-            seal = Some(SealInfo {
-                seq,
-                outcome: outcome_name(outcome),
-            });
-        }
-        let input = Input {
-            seq,
-            version: raw.version,
-            at_ms,
-            event: &event,
-            hash,
-            record: &value,
-        };
-        line.clear();
-        serde_json::to_writer(&mut line, &stream.render(opts.format, &input))
-            .map_err(|e| Error::Journal(crate::Error::Json(e)))?;
-        line.push(b'\n');
-        w.write_all(&line)
-            .map_err(Error::io("write the records file", &records_path))?;
-        if opts.with_blobs {
-            for h in jsonl::blobs_of(&event) {
-                if seen.insert(h) {
-                    match journal.get_blob(&h)? {
-                        Some(bytes) => write_blob(&blobs_dir, &h, &bytes)?,
-                        None => missing.push(h.to_string()),
+    let mut line = Vec::with_capacity(1 << 16);
+    let mut records = 0;
+    let mut head = journal.genesis();
+    // One thread reads and checks the chain, this one renders and writes.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<Checked>>>(4);
+    std::thread::scope(|scope| -> Result<()> {
+        scope.spawn(move || read_chain(journal, last, tx));
+        for batch in rx {
+            line.clear();
+            let batch = batch?;
+            for c in &batch {
+                if let Event::RunSealed { outcome, .. } = &c.event {
+                    seal = Some(SealInfo {
+                        seq: c.seq,
+                        outcome: outcome_name(outcome),
+                    });
+                }
+                let input = Input {
+                    seq: c.seq,
+                    version: c.version,
+                    at_ms: c.at_ms,
+                    event: &c.event,
+                    hash: c.hash,
+                    record: &c.value,
+                };
+                stream.render(opts.format, &input, &mut line);
+                line.push(b'\n');
+                if opts.with_blobs {
+                    for h in jsonl::blobs_of(&c.event) {
+                        if seen.insert(h) {
+                            match journal.get_blob(&h)? {
+                                Some(bytes) => write_blob(&blobs_dir, &h, &bytes)?,
+                                None => missing.push(h.to_string()),
+                            }
+                        }
                     }
                 }
+                records = c.seq;
+                head = c.hash;
             }
+            w.write_all(&line)
+                .map_err(Error::io("write the records file", &records_path))?;
         }
-        prev = hash;
-        expected += 1;
-    }
-    let records = expected - 1;
+        Ok(())
+    })?;
     if records < last {
         return Err(Error::Broken {
-            seq: expected,
+            seq: records + 1,
             reason: format!("the journal's head is {last} but reading stopped at {records}"),
         });
     }
+    let prev = head;
     let file = w
         .into_inner()
         .map_err(|e| Error::io("write the records file", &records_path)(e.into_error()))?;
@@ -165,6 +154,75 @@ pub fn export(journal: &Journal, out: &Path, opts: &ExportOptions) -> Result<Man
     };
     write_manifest(out, &manifest)?;
     Ok(manifest)
+}
+
+/// A record read from the journal whose link was checked.
+struct Checked {
+    seq: Seq,
+    version: u16,
+    at_ms: i64,
+    event: Event,
+    hash: ChainHash,
+    value: sled::IVec,
+}
+
+/// Reads records 1..=last in order, checks every link and decodes each,
+/// and sends them in batches; stops at the first problem, sending it.
+fn read_chain(journal: &Journal, last: Seq, tx: std::sync::mpsc::SyncSender<Result<Vec<Checked>>>) {
+    let mut prev = journal.genesis();
+    let mut expected: Seq = 1;
+    let mut batch = Vec::with_capacity(1024);
+    for kv in journal.raw_records(1) {
+        if expected > last {
+            break;
+        }
+        let checked = (|| {
+            let (key, value) = kv?;
+            let broken = |reason: String| Error::Broken {
+                seq: expected,
+                reason,
+            };
+            let seq = keys::seq_of(&key).ok_or_else(|| broken("a malformed event key".into()))?;
+            if seq != expected {
+                return Err(broken(format!("the next record found is {seq}")));
+            }
+            let raw = format::split(&value).map_err(broken)?;
+            let hash = link(seq, &prev, raw.stored);
+            if hash != raw.hash {
+                return Err(broken("hash does not link".into()));
+            }
+            let (event, at_ms) =
+                format::decode_payload(raw.version, raw.at_ms, raw.payload).map_err(broken)?;
+            Ok(Checked {
+                seq,
+                version: raw.version,
+                at_ms,
+                event,
+                hash,
+                value: value.clone(),
+            })
+        })();
+        match checked {
+            Ok(c) => {
+                prev = c.hash;
+                expected += 1;
+                batch.push(c);
+                if batch.len() == 1024 && tx.send(Ok(std::mem::take(&mut batch))).is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                if !batch.is_empty() {
+                    let _ = tx.send(Ok(std::mem::take(&mut batch)));
+                }
+                let _ = tx.send(Err(e));
+                return;
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.send(Ok(batch));
+    }
 }
 
 fn prepare_dir(out: &Path) -> Result<()> {
@@ -327,7 +385,6 @@ fn first_difference(a: &Value, b: &Value, path: &str) -> String {
 
 /// One line of a bundle, decoded: the line's claimed seq and the record.
 struct LineRecord {
-    line: Value,
     seq: Seq,
     record: Vec<u8>,
 }
@@ -345,7 +402,129 @@ fn parse_line(format: Format, bytes: &[u8]) -> std::result::Result<LineRecord, S
         .stored_of(&line)
         .and_then(decode_base64)
         .ok_or_else(|| format!("the line has no readable stored record (base64) for seq {seq}"))?;
-    Ok(LineRecord { line, seq, record })
+    Ok(LineRecord { seq, record })
+}
+
+/// A line whose record links, decoded, on its way to be re-rendered.
+struct Linked {
+    line: Vec<u8>,
+    seq: Seq,
+    version: u16,
+    at_ms: i64,
+    event: Event,
+    hash: ChainHash,
+    record: Vec<u8>,
+}
+
+/// What the chain thread sends: batches of linked lines, then how it ended.
+enum ChainMsg {
+    Lines(Vec<Linked>),
+    /// The first problem (its seq and reason), with the records before it.
+    Broken(Seq, String),
+    /// The end of the file, with the seal's seq if there is one.
+    End(Option<Seq>),
+}
+
+/// Returns why a line that did not link or decode is wrong: a line claiming
+/// another seq is a missing or moved record, otherwise `fallback`.
+fn explain(format: Format, line: &[u8], expected: Seq, fallback: String) -> String {
+    match parse_line(format, line) {
+        Err(reason) => reason,
+        Ok(lr) if lr.seq > expected => format!(
+            "records {expected}..{} are missing (the next line is record {})",
+            lr.seq - 1,
+            lr.seq
+        ),
+        Ok(lr) if lr.seq < expected => {
+            format!(
+                "record {} is out of order (record {expected} was due)",
+                lr.seq
+            )
+        }
+        Ok(_) => fallback,
+    }
+}
+
+/// Reads the records file line by line, recomputes the chain from each
+/// line's stored record and decodes it; sends batches, then the end or the
+/// first problem.
+fn chain_lines(
+    format: Format,
+    reader: &mut impl BufRead,
+    mut prev: ChainHash,
+    tx: std::sync::mpsc::SyncSender<ChainMsg>,
+) -> std::io::Result<()> {
+    let mut expected: Seq = 1;
+    let mut sealed: Option<Seq> = None;
+    let mut batch = Vec::with_capacity(1024);
+    loop {
+        let mut buf = Vec::with_capacity(2048);
+        if reader.read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        let checked = (|| {
+            let explain = |reason: String| explain(format, &buf, expected, reason);
+            if buf.last() != Some(&b'\n') {
+                return Err(explain(String::new()));
+            }
+            let b64 = format
+                .find_stored(&buf[..buf.len() - 1])
+                .ok_or_else(|| explain("the line has no stored record".into()))?;
+            let record = super::decode_base64(b64)
+                .ok_or_else(|| explain("the line's stored record is not valid base64".into()))?;
+            if let Some(at) = sealed {
+                return Err(explain(format!("record after the seal at {at}")));
+            }
+            let raw = format::split(&record).map_err(explain)?;
+            let hash = link(expected, &prev, raw.stored);
+            if hash != raw.hash {
+                return Err(explain(
+                    "hash does not link: this record, or the order of records, was altered".into(),
+                ));
+            }
+            let (event, at_ms) =
+                format::decode_payload(raw.version, raw.at_ms, raw.payload).map_err(explain)?;
+            if let Event::RunSealed { head, .. } = &event {
+                if *head != prev {
+                    return Err(explain("the seal names another head".into()));
+                }
+                sealed = Some(expected);
+            }
+            let version = raw.version;
+            Ok(Linked {
+                line: Vec::new(),
+                seq: expected,
+                version,
+                at_ms,
+                event,
+                hash,
+                record,
+            })
+        })();
+        match checked {
+            Ok(mut l) => {
+                l.line = buf;
+                prev = l.hash;
+                expected += 1;
+                batch.push(l);
+                if batch.len() == 1024
+                    && tx
+                        .send(ChainMsg::Lines(std::mem::take(&mut batch)))
+                        .is_err()
+                {
+                    return Ok(());
+                }
+            }
+            Err(reason) => {
+                let _ = tx.send(ChainMsg::Lines(std::mem::take(&mut batch)));
+                let _ = tx.send(ChainMsg::Broken(expected, reason));
+                return Ok(());
+            }
+        }
+    }
+    let _ = tx.send(ChainMsg::Lines(batch));
+    let _ = tx.send(ChainMsg::End(sealed));
+    Ok(())
 }
 
 /// Verifies the bundle in `dir`, offline.
@@ -355,97 +534,77 @@ pub fn verify(dir: &Path) -> Result<BundleReport> {
     let path = dir.join(&manifest.records_file);
     let file = File::open(&path).map_err(Error::io("open the bundle's records file", &path))?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
-    let mut prev = genesis(&manifest.run_id, &manifest.target.fingerprint());
-    let mut expected: Seq = 1;
-    let mut sealed: Option<Seq> = None;
+    let genesis = genesis(&manifest.run_id, &manifest.target.fingerprint());
     let mut stream = Stream::new(&manifest.run_id, &manifest.target);
     let mut referenced: Vec<(BlobHash, Seq)> = Vec::new();
     let mut seen: HashSet<BlobHash> = HashSet::new();
-    let mut buf = Vec::with_capacity(8192);
-    let status = loop {
-        buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .map_err(Error::io("read the bundle's records file", &path))?;
-        let broken = |reason: String| VerifyStatus::Broken {
-            seq: expected,
-            reason,
-        };
-        if n == 0 {
-            break None;
-        }
-        let lr = match parse_line(format, &buf) {
-            Ok(lr) => lr,
-            Err(reason) => break Some(broken(reason)),
-        };
-        if lr.seq != expected {
-            let reason = if lr.seq > expected {
-                format!(
-                    "records {expected}..{} are missing (the next line is record {})",
-                    lr.seq - 1,
-                    lr.seq
-                )
-            } else {
-                format!(
-                    "record {} is out of order (record {expected} was due)",
-                    lr.seq
-                )
-            };
-            break Some(broken(reason));
-        }
-        if let Some(at) = sealed {
-            let reason = format!("record after the seal at {at}");
-            break Some(broken(reason));
-        }
-        let raw = match format::split(&lr.record) {
-            Ok(raw) => raw,
-            Err(reason) => break Some(broken(reason)),
-        };
-        let hash = link(expected, &prev, raw.stored);
-        if hash != raw.hash {
-            let reason =
-                "hash does not link: this record, or the order of records, was altered".into();
-            break Some(broken(reason));
-        }
-        let (event, at_ms) = match format::decode_payload(raw.version, raw.at_ms, raw.payload) {
-            Ok(x) => x,
-            Err(reason) => break Some(broken(reason)),
-        };
-        if let Event::RunSealed { head, .. } = &event {
-            if *head != prev {
-                let reason = "the seal names another head".into();
-                break Some(broken(reason));
-            }
-            sealed = Some(expected);
-        }
-        let input = Input {
-            seq: expected,
-            version: raw.version,
-            at_ms,
-            event: &event,
-            hash,
-            record: &lr.record,
-        };
-        let want = stream.render(format, &input);
-        if want != lr.line {
-            let reason = format!(
-                "the line does not say what its record says (first difference at {}): the \
-                 line was altered",
-                first_difference(&want, &lr.line, "")
-            );
-            break Some(broken(reason));
-        }
-        if manifest.blobs.is_some() {
-            for h in jsonl::blobs_of(&event) {
-                if seen.insert(h) {
-                    referenced.push((h, expected));
+    let mut want = Vec::with_capacity(4096);
+    // The last record that passed every check, and how reading ended.
+    let (mut records, mut head) = (0, genesis);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<ChainMsg>(4);
+    let (status, sealed) = std::thread::scope(|scope| {
+        let reading = scope.spawn(|| chain_lines(format, &mut reader, genesis, tx));
+        let mut outcome = None;
+        for msg in rx {
+            match msg {
+                ChainMsg::Lines(lines) => {
+                    for l in lines {
+                        let input = Input {
+                            seq: l.seq,
+                            version: l.version,
+                            at_ms: l.at_ms,
+                            event: &l.event,
+                            hash: l.hash,
+                            record: &l.record,
+                        };
+                        want.clear();
+                        stream.render(format, &input, &mut want);
+                        let body = &l.line[..l.line.len() - 1];
+                        if want != body {
+                            let parsed = |b: &[u8]| serde_json::from_slice::<Value>(b).ok();
+                            let reason = match (parsed(&want), parsed(body)) {
+                                (Some(w), Some(g)) => format!(
+                                    "the line does not say what its record says (first \
+                                     difference at {}): the line was altered",
+                                    first_difference(&w, &g, "")
+                                ),
+                                _ => "the line does not say what its record says: the line \
+                                      was altered"
+                                    .to_string(),
+                            };
+                            let reason = explain(format, &l.line, l.seq, reason);
+                            outcome = Some((Some((l.seq, reason)), None));
+                            break;
+                        }
+                        if manifest.blobs.is_some() {
+                            for h in jsonl::blobs_of(&l.event) {
+                                if seen.insert(h) {
+                                    referenced.push((h, l.seq));
+                                }
+                            }
+                        }
+                        records = l.seq;
+                        head = l.hash;
+                    }
+                    if outcome.is_some() {
+                        break;
+                    }
+                }
+                ChainMsg::Broken(seq, reason) => {
+                    outcome = Some((Some((seq, reason)), None));
+                    break;
+                }
+                ChainMsg::End(sealed) => {
+                    outcome = Some((None, sealed));
+                    break;
                 }
             }
         }
-        prev = hash;
-        expected += 1;
-    };
-    let (records, head) = (expected - 1, prev);
+        let read = reading.join().expect("the reading thread does not panic");
+        read.map(|()| outcome.unwrap_or((None, None)))
+    })
+    .map_err(Error::io("read the bundle's records file", &path))?;
+    let status = status.map(|(seq, reason)| VerifyStatus::Broken { seq, reason });
     let status = status.unwrap_or_else(|| {
         if records < manifest.records {
             VerifyStatus::Broken {

@@ -19,7 +19,10 @@
 //! * the attachments carry the journal's seq, chain hash and stored record,
 //!   so the line is verifiable offline, and a one-line summary.
 
-use serde_json::{Value, json};
+use std::borrow::Cow;
+
+use serde::Serialize;
+use serde_json::Value;
 
 use super::{Input, Stream, outcome_name, stable_uuid, summary};
 use crate::event::{Event, OpId, PauseReason, ReobservedVerdict, RunOutcome, WaitOutcome};
@@ -34,36 +37,119 @@ pub const ATTACHMENT_HASH: &str = "journal-chain-hash";
 pub const ATTACHMENT_RECORD: &str = "journal-record";
 pub const ATTACHMENT_SUMMARY: &str = "summary";
 
-/// Returns the CADF event of `rec`.
-pub fn line(stream: &Stream, rec: &Input<'_>) -> Value {
+#[derive(Serialize)]
+struct CadfEvent<'a> {
+    #[serde(rename = "typeURI")]
+    type_uri: &'static str,
+    #[serde(rename = "eventType")]
+    event_type: &'static str,
+    id: String,
+    #[serde(rename = "eventTime")]
+    event_time: String,
+    action: String,
+    outcome: &'static str,
+    initiator: Resource<'a>,
+    target: Resource<'a>,
+    observer: Resource<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<Reason>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    measurements: Option<[Measurement; 1]>,
+    tags: Vec<String>,
+    attachments: [Attachment<'a>; 4],
+}
+
+#[derive(Serialize)]
+struct Resource<'a> {
+    #[serde(rename = "typeURI")]
+    type_uri: Cow<'a, str>,
+    id: String,
+    name: Cow<'a, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<Host>,
+}
+
+#[derive(Serialize)]
+struct Host {
+    agent: String,
+}
+
+#[derive(Serialize)]
+struct Reason {
+    #[serde(rename = "reasonType")]
+    reason_type: String,
+    #[serde(rename = "reasonCode")]
+    reason_code: String,
+}
+
+#[derive(Serialize)]
+struct Measurement {
+    result: u64,
+    metric: Metric,
+}
+
+#[derive(Serialize)]
+struct Metric {
+    #[serde(rename = "metricId")]
+    metric_id: &'static str,
+    unit: &'static str,
+    name: &'static str,
+}
+
+#[derive(Serialize)]
+struct Attachment<'a> {
+    #[serde(rename = "typeURI")]
+    type_uri: &'static str,
+    name: &'static str,
+    content: Content<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Content<'a> {
+    Number(u64),
+    Text(Cow<'a, str>),
+}
+
+/// Writes the CADF event of `rec` as one JSON line (without the newline).
+pub fn write(stream: &Stream, rec: &Input<'_>, out: &mut Vec<u8>) {
     let d = describe(stream, rec.event);
     let actor = &stream.actor;
     let who = match rec.event {
         Event::DecisionRecorded { by, .. } => by.clone(),
         _ => format!("{}@{}", actor.user, actor.host),
     };
-    let initiator = json!({
-        "typeURI": "service/security/account/user",
-        "id": stable_uuid(&[b"initiator", who.as_bytes()]),
-        "name": who,
-        "host": {"agent": format!("ovn-migrate/{}", actor.tool_version)},
-    });
-    let observer = json!({
-        "typeURI": "service/oss",
-        "id": stable_uuid(&[b"observer", stream.run_id.as_bytes()]),
-        "name": "ovn-migrate journal",
-    });
+    let initiator = Resource {
+        type_uri: "service/security/account/user".into(),
+        id: stable_uuid(&[b"initiator", who.as_bytes()]),
+        name: who.into(),
+        host: Some(Host {
+            agent: format!("ovn-migrate/{}", actor.tool_version),
+        }),
+    };
+    let observer = Resource {
+        type_uri: "service/oss".into(),
+        id: stream.observer_id.clone(),
+        name: "ovn-migrate journal".into(),
+        host: None,
+    };
     let target = match &d.target {
-        Some(t) => json!({
-            "typeURI": type_uri(t),
-            "id": stable_uuid(&[b"target", t.as_bytes()]),
-            "name": t,
-        }),
-        None => json!({
-            "typeURI": "data/workload/job",
-            "id": stable_uuid(&[b"run", stream.run_id.as_bytes()]),
-            "name": format!("run {} on cluster {}", stream.run_id, stream.target.cluster_id),
-        }),
+        Some(t) => Resource {
+            type_uri: type_uri(t).into(),
+            id: stable_uuid(&[b"target", t.as_bytes()]),
+            name: t.clone().into(),
+            host: None,
+        },
+        None => Resource {
+            type_uri: "data/workload/job".into(),
+            id: stream.run_target_id.clone(),
+            name: format!(
+                "run {} on cluster {}",
+                stream.run_id, stream.target.cluster_id
+            )
+            .into(),
+            host: None,
+        },
     };
     let mut tags = vec![
         format!("event:{}", rec.event.name()),
@@ -75,35 +161,59 @@ pub fn line(stream: &Stream, rec: &Input<'_>) -> Value {
     if let Some(op) = rec.event.op() {
         tags.push(format!("op:{op}"));
     }
-    let mut ev = json!({
-        "typeURI": EVENT_TYPE_URI,
-        "eventType": "activity",
-        "id": stable_uuid(&[b"event", stream.run_id.as_bytes(), &rec.seq.to_be_bytes()]),
-        "eventTime": event_time(rec.at_ms),
-        "action": d.action,
-        "outcome": d.outcome,
-        "initiator": initiator,
-        "target": target,
-        "observer": observer,
-        "tags": tags,
-        "attachments": [
-            {"typeURI": "xsd:unsignedLong", "name": ATTACHMENT_SEQ, "content": rec.seq},
-            {"typeURI": "xsd:hexBinary", "name": ATTACHMENT_HASH, "content": rec.hash.to_string()},
-            {"typeURI": RECORD_TYPE_URI, "name": ATTACHMENT_RECORD, "content": rec.record_base64()},
-            {"typeURI": "text/plain", "name": ATTACHMENT_SUMMARY, "content": summary(stream, rec.event)},
+    let ev = CadfEvent {
+        type_uri: EVENT_TYPE_URI,
+        event_type: "activity",
+        id: stable_uuid(&[b"event", stream.run_id.as_bytes(), &rec.seq.to_be_bytes()]),
+        event_time: event_time(rec.at_ms),
+        action: d.action,
+        outcome: d.outcome,
+        initiator,
+        target,
+        observer,
+        reason: d.reason.map(|(reason_type, reason_code)| Reason {
+            reason_type,
+            reason_code,
+        }),
+        measurements: d.duration_ms.map(|ms| {
+            [Measurement {
+                result: ms,
+                metric: Metric {
+                    metric_id: "ovn-migrate:duration",
+                    unit: "ms",
+                    name: "duration",
+                },
+            }]
+        }),
+        tags,
+        attachments: [
+            Attachment {
+                type_uri: "xsd:unsignedLong",
+                name: ATTACHMENT_SEQ,
+                content: Content::Number(rec.seq),
+            },
+            Attachment {
+                type_uri: "xsd:hexBinary",
+                name: ATTACHMENT_HASH,
+                content: Content::Text(super::hex(&rec.hash.0).into()),
+            },
+            Attachment {
+                type_uri: "text/plain",
+                name: ATTACHMENT_SUMMARY,
+                content: Content::Text(summary(stream, rec.event).into()),
+            },
+            Attachment {
+                type_uri: RECORD_TYPE_URI,
+                name: ATTACHMENT_RECORD,
+                content: Content::Text(rec.record_base64().into()),
+            },
         ],
-    });
-    if let Some((kind, code)) = d.reason {
-        ev["reason"] = json!({"reasonType": kind, "reasonCode": code});
-    }
-    if let Some(ms) = d.duration_ms {
-        ev["measurements"] = json!([{
-            "result": ms,
-            "metric": {"metricId": "ovn-migrate:duration", "unit": "ms", "name": "duration"},
-        }]);
-    }
-    ev
+    };
+    serde_json::to_writer(out, &ev).expect("a CADF event serialises");
 }
+
+/// What precedes the stored record in a CADF line.
+pub const RECORD_MARKER: &str = "{\"typeURI\":\"application/vnd.ovn-migrate.journal-record+base64\",\"name\":\"journal-record\",\"content\":\"";
 
 /// Returns the stored record (base64) of a CADF line.
 pub fn stored_of(line: &Value) -> Option<&str> {
@@ -117,8 +227,10 @@ pub fn stored_of(line: &Value) -> Option<&str> {
 
 /// Returns pycadf's timestamp (`%Y-%m-%dT%H:%M:%S.%f%z`) for `ms`, in UTC.
 pub fn event_time(ms: i64) -> String {
-    match chrono::DateTime::from_timestamp_millis(ms) {
-        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.6f+0000").to_string(),
+    match super::time_parts(ms) {
+        Some((y, mo, d, h, mi, s, milli)) => {
+            format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}000+0000")
+        }
         None => "1970-01-01T00:00:00.000000+0000".into(),
     }
 }

@@ -12,25 +12,44 @@
 //! [`fields`] destructures every variant without `..`, so a field added to an
 //! event does not compile until it is exported too.
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{Input, Stream, outcome_name, rfc3339_ms};
 use crate::bounded::{Doc, Text};
 use crate::event::{BlobHash, Event, PauseReason, RunOutcome};
 
-/// Returns the JSONL line of `rec`.
-pub fn line(_stream: &Stream, rec: &Input<'_>) -> Value {
-    json!({
-        "seq": rec.seq,
-        "at": rfc3339_ms(rec.at_ms),
-        "at_ms": rec.at_ms,
-        "version": rec.version,
-        "hash": rec.hash.to_string(),
-        "event": rec.event.name(),
-        "fields": fields(rec.event),
-        "record": rec.record_base64(),
-    })
+#[derive(Serialize)]
+struct Line<'a> {
+    seq: u64,
+    at: String,
+    at_ms: i64,
+    version: u16,
+    hash: String,
+    event: &'static str,
+    fields: Value,
+    record: &'a str,
 }
+
+/// Writes the JSONL line of `rec` (without the newline); the stored record
+/// is its last field.
+pub fn write(_stream: &Stream, rec: &Input<'_>, out: &mut Vec<u8>) {
+    let record = rec.record_base64();
+    let line = Line {
+        seq: rec.seq,
+        at: rfc3339_ms(rec.at_ms),
+        at_ms: rec.at_ms,
+        version: rec.version,
+        hash: super::hex(&rec.hash.0),
+        event: rec.event.name(),
+        fields: fields(rec.event),
+        record: &record,
+    };
+    serde_json::to_writer(out, &line).expect("a JSONL line serialises");
+}
+
+/// What precedes the stored record in a JSONL line.
+pub const RECORD_MARKER: &str = ",\"record\":\"";
 
 /// Returns the stored record (base64) of a JSONL line.
 pub fn stored_of(line: &Value) -> Option<&str> {
@@ -39,7 +58,7 @@ pub fn stored_of(line: &Value) -> Option<&str> {
 
 /// Returns a blob address as JSON (hex).
 fn blob(h: &BlobHash) -> Value {
-    Value::String(h.to_string())
+    Value::String(super::hex(&h.0))
 }
 
 /// Returns bounded text as JSON: the text, its full length, and the blob of

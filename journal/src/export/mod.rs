@@ -82,13 +82,29 @@ impl Format {
         }
     }
 
-    /// Returns the line of `rec` in this format.
-    pub fn line(self, stream: &Stream, rec: &Input<'_>) -> serde_json::Value {
+    /// Appends the line of `rec` in this format to `out` (without a newline).
+    pub fn write(self, stream: &Stream, rec: &Input<'_>, out: &mut Vec<u8>) {
         match self {
-            Format::Jsonl => jsonl::line(stream, rec),
-            Format::Cadf => cadf::line(stream, rec),
-            Format::Otlp => otlp::line(stream, rec),
+            Format::Jsonl => jsonl::write(stream, rec, out),
+            Format::Cadf => cadf::write(stream, rec, out),
+            Format::Otlp => otlp::write(stream, rec, out),
         }
+    }
+
+    /// Returns the base64 stored record of a line of this format as written,
+    /// found without parsing the line: it follows the format's marker, whose
+    /// quotes cannot occur unescaped inside a JSON string, at its last
+    /// occurrence (the record is each format's last field).
+    pub fn find_stored(self, line: &[u8]) -> Option<&[u8]> {
+        let marker = match self {
+            Format::Jsonl => jsonl::RECORD_MARKER,
+            Format::Cadf => cadf::RECORD_MARKER,
+            Format::Otlp => otlp::RECORD_MARKER,
+        }
+        .as_bytes();
+        let at = memchr::memmem::rfind(line, marker)? + marker.len();
+        let len = line[at..].iter().position(|b| *b == b'"')?;
+        Some(&line[at..at + len])
     }
 
     /// Returns the base64 stored record a line of this format carries.
@@ -234,7 +250,7 @@ impl Input<'_> {
 }
 
 /// Decodes the base64 of a stored record.
-pub fn decode_base64(s: &str) -> Option<Vec<u8>> {
+pub fn decode_base64(s: impl AsRef<[u8]>) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(s).ok()
 }
 
@@ -265,6 +281,10 @@ pub struct Stream {
     pub workflow: Option<String>,
     pub actor: Actor,
     ops: HashMap<OpId, OpMeta>,
+    /// Identifiers that depend on the run only, computed once.
+    pub(crate) observer_id: String,
+    pub(crate) run_target_id: String,
+    pub(crate) trace_id: String,
 }
 
 impl Stream {
@@ -276,6 +296,9 @@ impl Stream {
             workflow: None,
             actor: Actor::default(),
             ops: HashMap::new(),
+            observer_id: stable_uuid(&[b"observer", run_id.as_bytes()]),
+            run_target_id: stable_uuid(&[b"run", run_id.as_bytes()]),
+            trace_id: otlp::trace_id(run_id),
         }
     }
 
@@ -347,21 +370,51 @@ impl Stream {
         self.ops.get(op)
     }
 
-    /// Returns the line of `rec` in `format`, moving the state past it.
-    pub fn render(&mut self, format: Format, rec: &Input<'_>) -> serde_json::Value {
+    /// Appends the line of `rec` in `format` to `out` (without a newline),
+    /// moving the state past it.
+    pub fn render(&mut self, format: Format, rec: &Input<'_>, out: &mut Vec<u8>) {
         self.before(rec.event);
-        let line = format.line(self, rec);
+        format.write(self, rec, out);
         self.after(rec.event);
-        line
     }
 }
 
 /// Returns `ms` since the Unix epoch as RFC 3339 with milliseconds, UTC (`Z`).
 pub fn rfc3339_ms(ms: i64) -> String {
-    match chrono::DateTime::from_timestamp_millis(ms) {
-        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+    match time_parts(ms) {
+        Some((y, mo, d, h, mi, s, milli)) => {
+            format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
+        }
         None => format!("invalid time {ms} ms"),
     }
+}
+
+/// Returns `bytes` in lowercase hex (a table lookup: the `hex` crate's
+/// iterator was a tenth of an export's time).
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize]);
+        out.push(DIGITS[(b & 15) as usize]);
+    }
+    String::from_utf8(out).expect("hex digits are ASCII")
+}
+
+/// Returns `ms` as UTC date and time parts: (year, month, day, hour, minute,
+/// second, millisecond); `None` out of chrono's range.
+pub fn time_parts(ms: i64) -> Option<(i32, u32, u32, u32, u32, u32, u32)> {
+    use chrono::{Datelike, Timelike};
+    let t = chrono::DateTime::from_timestamp_millis(ms)?;
+    Some((
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.timestamp_subsec_millis(),
+    ))
 }
 
 /// Returns a stable UUID-shaped identifier (version 8, RFC 9562) for `parts`.
@@ -376,7 +429,7 @@ pub fn stable_uuid(parts: &[&[u8]]) -> String {
     b.copy_from_slice(&h.finalize().as_bytes()[..16]);
     b[6] = (b[6] & 0x0f) | 0x80;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let x = hex::encode(b);
+    let x = hex(&b);
     format!(
         "{}-{}-{}-{}-{}",
         &x[..8],

@@ -10,7 +10,10 @@
 //! digits: the run) and `spanId` (16 hex digits: the operation, on operation
 //! events only), hex rather than base64 as the OTLP spec requires.
 
-use serde_json::{Value, json};
+use std::borrow::Cow;
+
+use serde::Serialize;
+use serde_json::Value;
 
 use super::{Input, Stream, summary};
 use crate::event::{Event, PauseReason, RunOutcome, WaitOutcome};
@@ -27,7 +30,7 @@ const ERROR: u8 = 17;
 /// Returns the run's trace id: 16 bytes of a hash of the run id, hex.
 pub fn trace_id(run_id: &str) -> String {
     let h = blake3::hash(&[b"ovn-migrate/trace/".as_slice(), run_id.as_bytes()].concat());
-    hex::encode(&h.as_bytes()[..16])
+    super::hex(&h.as_bytes()[..16])
 }
 
 /// Returns an operation's span id: 8 bytes of a hash of the run and op, hex.
@@ -37,19 +40,96 @@ pub fn span_id(run_id: &str, op: &str) -> String {
     h.update(&(run_id.len() as u64).to_be_bytes());
     h.update(run_id.as_bytes());
     h.update(op.as_bytes());
-    hex::encode(&h.finalize().as_bytes()[..8])
+    super::hex(&h.finalize().as_bytes()[..8])
 }
 
-fn s(key: &str, v: impl Into<String>) -> Value {
-    json!({"key": key, "value": {"stringValue": v.into()}})
+#[derive(Serialize)]
+struct Request<'a> {
+    #[serde(rename = "resourceLogs")]
+    resource_logs: [ResourceLogs<'a>; 1],
 }
 
-fn i(key: &str, v: impl std::fmt::Display) -> Value {
-    json!({"key": key, "value": {"intValue": v.to_string()}})
+#[derive(Serialize)]
+struct ResourceLogs<'a> {
+    resource: Resource<'a>,
+    #[serde(rename = "scopeLogs")]
+    scope_logs: [ScopeLogs<'a>; 1],
 }
 
-fn b(key: &str, v: bool) -> Value {
-    json!({"key": key, "value": {"boolValue": v}})
+#[derive(Serialize)]
+struct Resource<'a> {
+    attributes: Vec<KeyValue<'a>>,
+}
+
+#[derive(Serialize)]
+struct ScopeLogs<'a> {
+    scope: Scope,
+    #[serde(rename = "logRecords")]
+    log_records: [LogRecord<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct Scope {
+    name: &'static str,
+    version: String,
+}
+
+#[derive(Serialize)]
+struct LogRecord<'a> {
+    #[serde(rename = "timeUnixNano")]
+    time_unix_nano: String,
+    #[serde(rename = "observedTimeUnixNano")]
+    observed_time_unix_nano: String,
+    #[serde(rename = "severityNumber")]
+    severity_number: u8,
+    #[serde(rename = "severityText")]
+    severity_text: &'static str,
+    #[serde(rename = "eventName")]
+    event_name: &'static str,
+    body: AnyValue<'a>,
+    #[serde(rename = "traceId")]
+    trace_id: String,
+    #[serde(rename = "spanId", skip_serializing_if = "Option::is_none")]
+    span_id: Option<String>,
+    attributes: Vec<KeyValue<'a>>,
+}
+
+#[derive(Serialize)]
+struct KeyValue<'a> {
+    key: &'static str,
+    value: AnyValue<'a>,
+}
+
+/// An OTLP `AnyValue` in the JSON mapping (64-bit integers as strings).
+#[derive(Serialize)]
+enum AnyValue<'a> {
+    #[serde(rename = "stringValue")]
+    String(Cow<'a, str>),
+    #[serde(rename = "intValue")]
+    Int(String),
+    #[serde(rename = "boolValue")]
+    Bool(bool),
+}
+
+fn s<'a>(key: &'static str, v: impl Into<Cow<'a, str>>) -> KeyValue<'a> {
+    KeyValue {
+        key,
+        value: AnyValue::String(v.into()),
+    }
+}
+
+fn i(key: &'static str, v: impl std::fmt::Display) -> KeyValue<'static> {
+    KeyValue {
+        key,
+        value: AnyValue::Int(v.to_string()),
+    }
+}
+
+fn b(key: &'static str, v: bool) -> KeyValue<'static> {
+    KeyValue {
+        key,
+        value: AnyValue::Bool(v),
+    }
 }
 
 fn severity(event: &Event) -> u8 {
@@ -86,13 +166,14 @@ fn severity_text(n: u8) -> &'static str {
     }
 }
 
-/// Returns the OTLP/JSON request holding the log record of `rec`.
-pub fn line(stream: &Stream, rec: &Input<'_>) -> Value {
+/// Writes the OTLP/JSON request holding the log record of `rec` as one
+/// JSON line (without the newline). The stored record is the last attribute.
+pub fn write(stream: &Stream, rec: &Input<'_>, out: &mut Vec<u8>) {
     let nanos = (rec.at_ms as i128 * 1_000_000).max(0).to_string();
     let sev = severity(rec.event);
     let mut attrs = vec![
         i("ovn_migrate.journal.seq", rec.seq),
-        s("ovn_migrate.journal.chain_hash", rec.hash.to_string()),
+        s("ovn_migrate.journal.chain_hash", super::hex(&rec.hash.0)),
         i("ovn_migrate.journal.format_version", rec.version),
         s("ovn_migrate.event", rec.event.name()),
         s(
@@ -101,11 +182,11 @@ pub fn line(stream: &Stream, rec: &Input<'_>) -> Value {
         ),
     ];
     if let Some(op) = rec.event.op() {
-        attrs.push(s("ovn_migrate.op", op.0.clone()));
+        attrs.push(s("ovn_migrate.op", op.0.as_str()));
         if let Some(m) = stream.op(op) {
-            attrs.push(s("ovn_migrate.step", m.step.clone()));
-            attrs.push(s("ovn_migrate.action", m.action.clone()));
-            attrs.push(s("ovn_migrate.target", m.target.clone()));
+            attrs.push(s("ovn_migrate.step", m.step.as_str()));
+            attrs.push(s("ovn_migrate.action", m.action.as_str()));
+            attrs.push(s("ovn_migrate.target", m.target.as_str()));
         }
     }
     match rec.event {
@@ -132,52 +213,64 @@ pub fn line(stream: &Stream, rec: &Input<'_>) -> Value {
             }
         }
         Event::WaitStarted { wait, step } => {
-            attrs.push(s("ovn_migrate.wait", wait.clone()));
-            attrs.push(s("ovn_migrate.step", step.clone()));
+            attrs.push(s("ovn_migrate.wait", wait.as_str()));
+            attrs.push(s("ovn_migrate.step", step.as_str()));
         }
         Event::ConditionObserved { wait, .. } | Event::WaitFinished { wait, .. } => {
-            attrs.push(s("ovn_migrate.wait", wait.clone()))
+            attrs.push(s("ovn_migrate.wait", wait.as_str()))
         }
         _ => {}
     }
     attrs.push(s(ATTR_RECORD, rec.record_base64()));
-    let mut log = json!({
-        "timeUnixNano": nanos,
-        "observedTimeUnixNano": nanos,
-        "severityNumber": sev,
-        "severityText": severity_text(sev),
-        "eventName": rec.event.name(),
-        "body": {"stringValue": summary(stream, rec.event)},
-        "attributes": attrs,
-        "traceId": trace_id(&stream.run_id),
-    });
-    if let Some(op) = rec.event.op() {
-        log["spanId"] = Value::String(span_id(&stream.run_id, &op.0));
-    }
     let t = &stream.target;
     let mut resource = vec![
         s("service.name", "ovn-migrate"),
-        s("service.version", stream.actor.tool_version.clone()),
-        s("ovn_migrate.run_id", stream.run_id.clone()),
-        s("ovn_migrate.cluster_id", t.cluster_id.clone()),
-        s("ovn_migrate.api_server", t.api_server.clone()),
+        s("service.version", stream.actor.tool_version.as_str()),
+        s("ovn_migrate.run_id", stream.run_id.as_str()),
+        s("ovn_migrate.cluster_id", t.cluster_id.as_str()),
+        s("ovn_migrate.api_server", t.api_server.as_str()),
         s(
             "ovn_migrate.openstack_auth_url",
-            t.openstack_auth_url.clone(),
+            t.openstack_auth_url.as_str(),
         ),
-        s("ovn_migrate.openstack_project", t.openstack_project.clone()),
+        s(
+            "ovn_migrate.openstack_project",
+            t.openstack_project.as_str(),
+        ),
     ];
     if let Some(w) = &stream.workflow {
-        resource.push(s("ovn_migrate.workflow", w.clone()));
+        resource.push(s("ovn_migrate.workflow", w.as_str()));
     }
-    json!({"resourceLogs": [{
-        "resource": {"attributes": resource},
-        "scopeLogs": [{
-            "scope": {"name": "ovn-migrate.journal", "version": rec.version.to_string()},
-            "logRecords": [log],
+    let req = Request {
+        resource_logs: [ResourceLogs {
+            resource: Resource {
+                attributes: resource,
+            },
+            scope_logs: [ScopeLogs {
+                scope: Scope {
+                    name: "ovn-migrate.journal",
+                    version: rec.version.to_string(),
+                },
+                log_records: [LogRecord {
+                    time_unix_nano: nanos.clone(),
+                    observed_time_unix_nano: nanos,
+                    severity_number: sev,
+                    severity_text: severity_text(sev),
+                    event_name: rec.event.name(),
+                    body: AnyValue::String(summary(stream, rec.event).into()),
+                    trace_id: stream.trace_id.clone(),
+                    span_id: rec.event.op().map(|op| span_id(&stream.run_id, &op.0)),
+                    attributes: attrs,
+                }],
+            }],
         }],
-    }]})
+    };
+    serde_json::to_writer(out, &req).expect("an OTLP request serialises");
 }
+
+/// What precedes the stored record in an OTLP line.
+pub const RECORD_MARKER: &str =
+    "{\"key\":\"ovn_migrate.journal.record\",\"value\":{\"stringValue\":\"";
 
 /// Returns the stored record (base64) of an OTLP line.
 pub fn stored_of(line: &Value) -> Option<&str> {
