@@ -1,6 +1,10 @@
 //! `ovn-migrate journal …`: inspect journals without changing a cluster.
 
+pub mod export;
 pub mod list;
+mod resolve;
+pub mod show;
+mod timeline;
 pub mod verify;
 
 use clap::Subcommand;
@@ -13,6 +17,8 @@ use crate::error::Result;
 pub enum JournalCommand {
     Verify(verify::VerifyArgs),
     List(list::ListArgs),
+    Show(show::ShowArgs),
+    Export(export::ExportArgs),
 }
 
 /// Runs a `journal` subcommand.
@@ -20,5 +26,7 @@ pub fn run(cmd: JournalCommand, ctx: &Context) -> Result<i32> {
     match cmd {
         JournalCommand::Verify(args) => verify::run(args, ctx),
         JournalCommand::List(args) => list::run(args, ctx),
+        JournalCommand::Show(args) => show::run(args, ctx),
+        JournalCommand::Export(args) => export::run(args, ctx),
     }
 }
