@@ -130,8 +130,9 @@ fn load(dir: &std::path::Path) -> Result<Loaded> {
             plan,
         });
     }
-    let j = super::resolve::open(dir)?;
-    let report = journal::verify_journal(&j)?;
+    let read = super::resolve::open(dir)?;
+    let j = &read.journal;
+    let report = journal::verify_journal(j)?;
     let mut records = Vec::with_capacity(report.records as usize);
     for r in j.iter(1).take(report.records as usize) {
         records.push(r?);
