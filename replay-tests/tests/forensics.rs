@@ -330,3 +330,184 @@ fn one_cadf_and_one_otlp_record_snapshot() {
         insta::assert_snapshot!(format!("{format}_m7_intent_and_outcome"), both);
     }
 }
+
+/// Returns each file of `dir` with its length and modification time.
+fn listing(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
+    let mut v: Vec<_> = files(dir)
+        .into_iter()
+        .map(|p| {
+            let m = std::fs::metadata(&p).unwrap();
+            (p, m.len(), m.modified().unwrap())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_crashed_run_is_shown_exported_and_verified_without_touching_it() {
+    let rig = Rig::start(small());
+    let kill_at = 16;
+    let first = rig.run(Path::new(BIN), &[], Some(kill_at));
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(first.status.signal(), Some(9), "{}", describe(&first));
+    let dir = current_journal(&rig.state).unwrap();
+    let before = listing(&dir);
+    assert!(
+        dir.join("lock.holder").exists(),
+        "the dead run's lock note is left behind"
+    );
+    let d = dir.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--no-progress"];
+        all.extend_from_slice(args);
+        rig.tool(Path::new(BIN), &all).output().unwrap()
+    };
+    let o = run(&["--output", "json", "journal", "show", d]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["chain"], "unsealed");
+    assert_eq!(v["verified_records"], kill_at);
+    let o = run(&["journal", "show", d]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("not sealed (in progress or interrupted)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("not started:"),
+        "the rest of the plan: {text}"
+    );
+    let out = rig.dir.path().join("bundle");
+    let o = run(&[
+        "journal",
+        "export",
+        d,
+        "--format",
+        "otlp",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let o = run(&[
+        "--output",
+        "json",
+        "journal",
+        "verify",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["status"], "unsealed");
+    assert_eq!(v["records"], kill_at);
+    assert_eq!(v["bundle"], true);
+    assert_eq!(
+        listing(&dir),
+        before,
+        "the readers changed nothing in the journal"
+    );
+    // And the run resumes from it as if no one had looked.
+    let stale = journal::lock::holder(&dir).unwrap().id();
+    let o = rig.resume(Path::new(BIN), &["--break-lock", &stale]);
+    assert!(o.status.success(), "{}", describe(&o));
+}
+
+#[test]
+fn a_journal_in_use_is_read_up_to_what_it_has_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("c").join("20260101T000000Z-abcd");
+    let run = journal::RunInfo {
+        run_id: "20260101T000000Z-abcd".into(),
+        workflow: "kuryr-migrate".into(),
+        tool_version: "0.1.0".into(),
+        target: journal::Target {
+            cluster_id: "c".into(),
+            api_server: "https://api.c:6443".into(),
+            openstack_auth_url: "http://127.0.0.1:5000/v3".into(),
+            openstack_project: "p".into(),
+        },
+    };
+    let writer = journal::Journal::create(&dir, &run, &journal::OpenOptions::default()).unwrap();
+    writer
+        .append(journal::Event::WaitStarted {
+            wait: "M5/pools".into(),
+            step: "M5".into(),
+        })
+        .unwrap();
+    let o = std::process::Command::new(BIN)
+        .args(["--no-progress", "--state-dir"])
+        .arg(tmp.path())
+        .args(["journal", "show", "--run", "20260101T000000Z-abcd"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", describe(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("wait M5/pools: waiting since #2"), "{text}");
+    // The writer goes on, unaware.
+    writer
+        .append(journal::Event::WaitFinished {
+            wait: "M5/pools".into(),
+            outcome: journal::WaitOutcome::Met,
+        })
+        .unwrap();
+}
+
+#[test]
+fn journal_verify_names_the_damage_in_a_bundle_on_disk() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = tmp.path().join("good");
+    export("jsonl", &good);
+    let records = good.join("events.jsonl");
+    let original = std::fs::read_to_string(&records).unwrap();
+    let lines: Vec<&str> = original.lines().collect();
+    let verify = |dir: &Path| {
+        let o = tool(&[
+            "--output",
+            "json",
+            "journal",
+            "verify",
+            dir.to_str().unwrap(),
+        ]);
+        let v: Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", describe(&o)));
+        (o.status.code(), v)
+    };
+    let damaged = |name: &str, text: String| {
+        let d = tmp.path().join(name);
+        std::fs::create_dir(&d).unwrap();
+        std::fs::copy(good.join("manifest.json"), d.join("manifest.json")).unwrap();
+        std::fs::write(d.join("events.jsonl"), text).unwrap();
+        d
+    };
+    let mut without_5 = lines.clone();
+    without_5.remove(4);
+    let d = damaged("deleted", without_5.join("\n") + "\n");
+    let (code, v) = verify(&d);
+    assert_eq!(code, Some(9));
+    assert_eq!(v["broken_at"], 5, "{v}");
+    let mut swapped = lines.clone();
+    swapped.swap(9, 20);
+    let (code, v) = verify(&damaged("swapped", swapped.join("\n") + "\n"));
+    assert_eq!((code, v["broken_at"].clone()), (Some(9), 10.into()), "{v}");
+    let mut flipped = original.clone().into_bytes();
+    let at = lines[..30].iter().map(|l| l.len() + 1).sum::<usize>() + 40;
+    flipped[at] ^= 0x01;
+    let (code, v) = verify(&damaged("flipped", String::from_utf8(flipped).unwrap()));
+    assert_eq!((code, v["broken_at"].clone()), (Some(9), 31.into()), "{v}");
+    let short = lines[..40].join("\n") + "\n";
+    let (code, v) = verify(&damaged("short", short));
+    assert_eq!((code, v["broken_at"].clone()), (Some(9), 41.into()), "{v}");
+    assert!(v["reason"].as_str().unwrap().contains("short"), "{v}");
+    // No manifest: still a bundle, and unverifiable.
+    let d = damaged("no-manifest", original.clone());
+    std::fs::remove_file(d.join("manifest.json")).unwrap();
+    let o = tool(&["journal", "verify", d.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(9), "{}", describe(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("manifest is missing"));
+    let (code, v) = verify(&good);
+    assert_eq!(
+        (code, v["status"].clone()),
+        (Some(0), "sealed".into()),
+        "{v}"
+    );
+}

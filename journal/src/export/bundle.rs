@@ -46,9 +46,14 @@ pub struct ExportOptions {
     pub exported_by: String,
 }
 
-/// Returns true when `dir` holds a bundle manifest.
+/// Returns true when `dir` looks like a bundle: it holds a manifest or a
+/// records file (a bundle whose manifest was lost is still a bundle, and
+/// reading it says so).
 pub fn is_bundle(dir: &Path) -> bool {
     dir.join(MANIFEST).is_file()
+        || Format::ALL
+            .iter()
+            .any(|f| dir.join(f.records_file()).is_file())
 }
 
 /// Writes the bundle of `journal` into `out` (created; must be empty or

@@ -541,3 +541,246 @@ impl Timeline {
 fn short(s: &str) -> &str {
     &s[..s.len().min(12)]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use journal::chain::ChainHash;
+    use journal::{Doc, OpId, PauseReason, ReobservedVerdict, RunOutcome, Text, WaitOutcome};
+
+    fn text(s: &str) -> Text {
+        Text::short(s).unwrap()
+    }
+
+    fn records(events: Vec<Event>) -> Vec<Recorded> {
+        events
+            .into_iter()
+            .enumerate()
+            .map(|(i, event)| Recorded {
+                seq: i as u64 + 1,
+                version: 3,
+                at_ms: 1_700_000_000_000 + 10 * i as i64,
+                event,
+                hash: ChainHash([0; 32]),
+            })
+            .collect()
+    }
+
+    fn intent(op: &str, step: &str, attempt: u32) -> Event {
+        Event::OperationIntended {
+            op: OpId(op.into()),
+            step: step.into(),
+            action: "delete-port".into(),
+            target: format!("neutron/ports/{op}"),
+            idempotency_key: op.into(),
+            attempt,
+            params: Doc::null(),
+        }
+    }
+
+    fn spec(op: &str, step: &str) -> OperationSpec {
+        OperationSpec {
+            op: OpId(op.into()),
+            step: step.into(),
+            action: "delete-port".into(),
+            target: format!("neutron/ports/{op}"),
+            idempotency_key: op.into(),
+        }
+    }
+
+    /// A run that retries, pauses, is taken over after a crash, resumes,
+    /// re-observes, waits, skips, asks the operator, resets and is sealed.
+    fn eventful() -> Timeline {
+        let rs = records(vec![
+            Event::RunStarted {
+                run_id: "r1".into(),
+                workflow: "kuryr-cleanup".into(),
+                tool_version: "0.1.0".into(),
+                target: journal::Target {
+                    cluster_id: "c".into(),
+                    api_server: "a".into(),
+                    openstack_auth_url: "o".into(),
+                    openstack_project: "p".into(),
+                },
+                host: "h".into(),
+                user: "op".into(),
+                pid: 10,
+            },
+            intent("p1", "C16", 1),
+            Event::OperationFailed {
+                op: OpId("p1".into()),
+                attempt: 1,
+                http_status: Some(503),
+                error: text("Service Unavailable"),
+                retryable: true,
+                duration_ms: 40,
+            },
+            intent("p1", "C16", 2),
+            Event::RunPaused {
+                reason: PauseReason::Interrupted,
+            },
+            Event::LockRecovered {
+                host: "h".into(),
+                pid: 10,
+                user: "op".into(),
+                since: "s".into(),
+                tool_version: "0.1.0".into(),
+            },
+            Event::RunResumed {
+                host: "h2".into(),
+                user: "op2".into(),
+                pid: 11,
+                tool_version: "0.1.0".into(),
+            },
+            Event::OperationReobserved {
+                op: OpId("p1".into()),
+                verdict: ReobservedVerdict::NotDone,
+                observed: Doc::null(),
+            },
+            intent("p1", "C16", 3),
+            Event::OperationSucceeded {
+                op: OpId("p1".into()),
+                attempt: 3,
+                http_status: Some(204),
+                observed: Doc::null(),
+                duration_ms: 7,
+            },
+            Event::OperationSkipped {
+                op: OpId("p2".into()),
+                reason: text("already gone"),
+            },
+            Event::WaitStarted {
+                wait: "C17/lbs".into(),
+                step: "C17".into(),
+            },
+            Event::ConditionObserved {
+                wait: "C17/lbs".into(),
+                condition: text("2 PENDING_DELETE"),
+                detail: Doc::null(),
+            },
+            Event::WaitFinished {
+                wait: "C17/lbs".into(),
+                outcome: WaitOutcome::Met,
+            },
+            intent("p3", "C16", 1),
+            Event::DecisionRecorded {
+                decision: "confirm".into(),
+                detail: text("delete 3 ports"),
+                by: "op2@h2".into(),
+            },
+            Event::EpochStarted {
+                epoch: 1,
+                reset_to: "C16".into(),
+                previous_head: ChainHash([0; 32]),
+            },
+            Event::RunSealed {
+                head: ChainHash([0; 32]),
+                outcome: RunOutcome::Completed,
+            },
+        ]);
+        let plan = [
+            spec("p1", "C16"),
+            spec("p2", "C16"),
+            spec("p3", "C16"),
+            spec("p4", "C18"),
+        ];
+        Timeline::build(&rs, Some(&plan))
+    }
+
+    fn step<'a>(t: &'a Timeline, name: &str) -> &'a Step {
+        t.entries
+            .iter()
+            .find_map(|e| match e {
+                Entry::Step(s) if s.step == name => Some(s),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no step {name}"))
+    }
+
+    #[test]
+    fn attempts_retries_and_resumes_fold_into_their_operation() {
+        let t = eventful();
+        assert_eq!(t.run_id.as_deref(), Some("r1"));
+        assert_eq!(t.sealed_at, Some(18));
+        assert_eq!(t.outcome.as_deref(), Some("completed"));
+        let c16 = step(&t, "C16");
+        let p1 = &c16.operations[0];
+        assert_eq!(p1.state, "done");
+        let outcomes: Vec<_> = p1.attempts.iter().map(|a| (a.attempt, a.outcome)).collect();
+        assert_eq!(
+            outcomes,
+            [(1, "failed"), (2, "in doubt"), (3, "succeeded")],
+            "attempt 2 was interrupted before any outcome"
+        );
+        assert_eq!(p1.attempts[0].http_status, Some(503));
+        assert_eq!(p1.attempts[0].retryable, Some(true));
+        assert_eq!(p1.attempts[2].outcome_seq, Some(10));
+        assert_eq!(p1.reobserved[0].verdict, "NotDone");
+        // Skipped before any intent: the plan names its step.
+        let p2 = &c16.operations[1];
+        assert_eq!((p2.op.as_str(), p2.state), ("p2", "skipped"));
+        assert!(p2.skipped.as_deref().unwrap().contains("already gone"));
+        // Intended and never finished.
+        assert_eq!(c16.operations[2].state, "in doubt");
+        assert_eq!(t.not_started.len(), 1);
+        assert!(t.not_started[0].contains("p4"));
+        let c17 = step(&t, "C17");
+        assert_eq!(c17.waits[0].outcome.as_deref(), Some("Met"));
+        assert_eq!(c17.waits[0].conditions[0].condition, "2 PENDING_DELETE");
+        assert_eq!(c17.waits[0].duration_ms, Some(20));
+    }
+
+    #[test]
+    fn run_events_are_in_order_between_the_steps() {
+        let t = eventful();
+        let order: Vec<String> = t
+            .entries
+            .iter()
+            .map(|e| match e {
+                Entry::Run(r) => r.event.to_string(),
+                Entry::Step(s) => s.step.clone(),
+            })
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "RunStarted",
+                "C16",
+                "RunPaused",
+                "LockRecovered",
+                "RunResumed",
+                "C17",
+                "DecisionRecorded",
+                "EpochStarted",
+                "RunSealed"
+            ]
+        );
+        let what = |name: &str| {
+            t.entries
+                .iter()
+                .find_map(|e| match e {
+                    Entry::Run(r) if r.event == name => Some(r.what.clone()),
+                    _ => None,
+                })
+                .unwrap()
+        };
+        assert!(what("RunPaused").contains("interrupted"));
+        assert!(what("LockRecovered").contains("pid 10"));
+        assert!(what("RunResumed").contains("op2@h2"));
+        assert!(what("DecisionRecorded").contains("confirm by op2@h2"));
+    }
+
+    #[test]
+    fn filters_keep_one_step_or_one_operation() {
+        let mut t = eventful();
+        t.only_step("C17");
+        assert_eq!(t.entries.len(), 1);
+        let mut t = eventful();
+        t.only_op("p3");
+        assert_eq!(t.entries.len(), 1);
+        assert_eq!(step(&t, "C16").operations.len(), 1);
+        let mut t = eventful();
+        t.only_op("nope");
+        assert!(t.entries.is_empty());
+    }
+}
