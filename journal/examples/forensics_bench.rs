@@ -4,6 +4,7 @@
 //! * verify events/s: [`journal::verify_journal`] over the journal (every link);
 //! * export events/s: [`bundle::export`] in each format (the slowest counts);
 //! * bundle verify events/s: [`bundle::verify`] of each bundle, offline;
+//! * render events/s: each format's rendering alone, in memory (200,000 records);
 //! * replay is not built yet: `replay_events_per_s=na`.
 //!
 //! The journal is pairs of intent + success (about 200-byte records), with a
@@ -121,6 +122,49 @@ fn child(what: &str, dir: &Path, out: &Path) {
             assert!(matches!(r.status, journal::VerifyStatus::Unsealed { .. }));
             r.records
         }
+        "render" => {
+            // Rendering alone, in memory: the first 200,000 records, every format.
+            let j = Journal::open_any(dir, &OpenOptions::default()).expect("open");
+            let recs: Vec<(journal::Recorded, Vec<u8>)> = j
+                .raw_records(1)
+                .take(200_000)
+                .map(|kv| {
+                    let (_, v) = kv.expect("read");
+                    let (version, at_ms, event, hash) =
+                        journal::format::decode(&v).expect("decode");
+                    let r = journal::Recorded {
+                        seq: 0,
+                        version,
+                        at_ms,
+                        event,
+                        hash,
+                    };
+                    (r, v.to_vec())
+                })
+                .collect();
+            for format in Format::ALL {
+                let mut stream = journal::export::Stream::new(j.run_id(), j.target());
+                let mut out = Vec::with_capacity(1 << 20);
+                let t = Instant::now();
+                for (i, (r, v)) in recs.iter().enumerate() {
+                    let input = journal::export::Input {
+                        seq: i as u64 + 1,
+                        version: r.version,
+                        at_ms: r.at_ms,
+                        event: &r.event,
+                        hash: r.hash,
+                        record: v,
+                    };
+                    out.clear();
+                    stream.render(format, &input, &mut out);
+                }
+                eprintln!(
+                    "render {format}: {:.0} events/s",
+                    recs.len() as f64 / t.elapsed().as_secs_f64()
+                );
+            }
+            recs.len() as u64
+        }
         "bundle-verify" => {
             let r = bundle::verify(out).expect("verify bundle");
             assert!(r.is_whole(), "{:?}", r.report);
@@ -180,6 +224,15 @@ fn main() {
     build(&dir, events);
     let (verify, verify_rss) = measure("verify", &dir, &root.join("unused"));
     println!("verify: {verify:.0} events/s, peak RSS {verify_rss:.1} MB");
+    // Rendering alone, in memory, to tell the formats' CPU cost from the disk's.
+    let o = Command::new(std::env::current_exe().expect("exe"))
+        .args(["--child", "render"])
+        .arg(&dir)
+        .arg(root.join("unused"))
+        .output()
+        .expect("run the render child");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    print!("{}", String::from_utf8_lossy(&o.stderr));
     let (mut export_min, mut bundle_min) = (f64::MAX, f64::MAX);
     for format in Format::ALL {
         let out = root.join(format!("bundle-{format}"));

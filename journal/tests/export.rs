@@ -760,10 +760,7 @@ fn journals_of_older_formats_export_and_verify() {
             let r = bundle::verify(&out).unwrap();
             match sealed {
                 Some(seal) => assert_eq!(r.report.status, VerifyStatus::Sealed { seal }),
-                None => assert_eq!(
-                    r.report.status,
-                    VerifyStatus::Unsealed { last: m.records }
-                ),
+                None => assert_eq!(r.report.status, VerifyStatus::Unsealed { last: m.records }),
             }
             if format == Format::Jsonl {
                 let l = lines(&out, format);

@@ -115,14 +115,17 @@ enum Content<'a> {
 pub fn write(stream: &Stream, rec: &Input<'_>, out: &mut Vec<u8>) {
     let d = describe(stream, rec.event);
     let actor = &stream.actor;
-    let who = match rec.event {
-        Event::DecisionRecorded { by, .. } => by.clone(),
-        _ => format!("{}@{}", actor.user, actor.host),
+    let (who, who_id): (Cow<'_, str>, String) = match rec.event {
+        Event::DecisionRecorded { by, .. } => (
+            by.as_str().into(),
+            stable_uuid(&[b"initiator", by.as_bytes()]),
+        ),
+        _ => (actor.who.as_str().into(), actor.who_id.clone()),
     };
     let initiator = Resource {
         type_uri: "service/security/account/user".into(),
-        id: stable_uuid(&[b"initiator", who.as_bytes()]),
-        name: who.into(),
+        id: who_id,
+        name: who,
         host: Some(Host {
             agent: format!("ovn-migrate/{}", actor.tool_version),
         }),
@@ -133,10 +136,17 @@ pub fn write(stream: &Stream, rec: &Input<'_>, out: &mut Vec<u8>) {
         name: "ovn-migrate journal".into(),
         host: None,
     };
+    let meta = rec.event.op().and_then(|op| stream.op(op));
     let target = match &d.target {
         Some(t) => Resource {
-            type_uri: type_uri(t).into(),
-            id: stable_uuid(&[b"target", t.as_bytes()]),
+            type_uri: match meta {
+                Some(m) => m.type_uri.as_str().into(),
+                None => type_uri(t).into(),
+            },
+            id: match meta {
+                Some(m) => m.target_id.clone(),
+                None => stable_uuid(&[b"target", t.as_bytes()]),
+            },
             name: t.clone().into(),
             host: None,
         },
@@ -261,7 +271,7 @@ fn describe(stream: &Stream, event: &Event) -> Described {
     let of_op = |op: &OpId, outcome: &'static str| {
         let meta = stream.op(op);
         Described {
-            action: meta.map_or_else(|| "unknown".to_string(), |m| action_of(&m.action)),
+            action: meta.map_or_else(|| "unknown".to_string(), |m| m.cadf_action.clone()),
             outcome,
             target: Some(meta.map_or_else(|| op.to_string(), |m| m.target.clone())),
             step: meta.map(|m| m.step.clone()),

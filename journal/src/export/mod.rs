@@ -261,6 +261,23 @@ pub struct Actor {
     pub host: String,
     pub pid: u32,
     pub tool_version: String,
+    /// `user@host`, and its CADF id (computed once per actor).
+    pub(crate) who: String,
+    pub(crate) who_id: String,
+}
+
+impl Actor {
+    fn new(user: &str, host: &str, pid: u32, tool_version: &str) -> Actor {
+        let who = format!("{user}@{host}");
+        Actor {
+            user: user.to_string(),
+            host: host.to_string(),
+            pid,
+            tool_version: tool_version.to_string(),
+            who_id: stable_uuid(&[b"initiator", who.as_bytes()]),
+            who,
+        }
+    }
 }
 
 /// What an operation's intent said, kept until its outcome.
@@ -269,6 +286,12 @@ pub struct OpMeta {
     pub step: String,
     pub action: String,
     pub target: String,
+    /// The target's CADF id and the operation's OTLP span id (computed once).
+    pub(crate) target_id: String,
+    pub(crate) span_id: String,
+    /// The CADF action and target type (computed once).
+    pub(crate) cadf_action: String,
+    pub(crate) type_uri: String,
 }
 
 /// The state a line is derived in: the run and target (from the manifest),
@@ -294,7 +317,7 @@ impl Stream {
             run_id: run_id.to_string(),
             target: target.clone(),
             workflow: None,
-            actor: Actor::default(),
+            actor: Actor::new("unknown", "unknown", 0, "unknown"),
             ops: HashMap::new(),
             observer_id: stable_uuid(&[b"observer", run_id.as_bytes()]),
             run_target_id: stable_uuid(&[b"run", run_id.as_bytes()]),
@@ -315,12 +338,7 @@ impl Stream {
                 ..
             } => {
                 self.workflow = Some(workflow.clone());
-                self.actor = Actor {
-                    user: user.clone(),
-                    host: host.clone(),
-                    pid: *pid,
-                    tool_version: tool_version.clone(),
-                };
+                self.actor = Actor::new(user, host, *pid, tool_version);
             }
             Event::RunResumed {
                 host,
@@ -328,12 +346,7 @@ impl Stream {
                 pid,
                 tool_version,
             } => {
-                self.actor = Actor {
-                    user: user.clone(),
-                    host: host.clone(),
-                    pid: *pid,
-                    tool_version: tool_version.clone(),
-                };
+                self.actor = Actor::new(user, host, *pid, tool_version);
             }
             Event::OperationIntended {
                 op,
@@ -348,6 +361,10 @@ impl Stream {
                         step: step.clone(),
                         action: action.clone(),
                         target: target.clone(),
+                        target_id: stable_uuid(&[b"target", target.as_bytes()]),
+                        span_id: otlp::span_id(&self.run_id, &op.0),
+                        cadf_action: cadf::action_of(action),
+                        type_uri: cadf::type_uri(target),
                     },
                 );
             }

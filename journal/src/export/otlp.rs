@@ -176,10 +176,7 @@ pub fn write(stream: &Stream, rec: &Input<'_>, out: &mut Vec<u8>) {
         s("ovn_migrate.journal.chain_hash", super::hex(&rec.hash.0)),
         i("ovn_migrate.journal.format_version", rec.version),
         s("ovn_migrate.event", rec.event.name()),
-        s(
-            "enduser.id",
-            format!("{}@{}", stream.actor.user, stream.actor.host),
-        ),
+        s("enduser.id", stream.actor.who.as_str()),
     ];
     if let Some(op) = rec.event.op() {
         attrs.push(s("ovn_migrate.op", op.0.as_str()));
@@ -259,7 +256,10 @@ pub fn write(stream: &Stream, rec: &Input<'_>, out: &mut Vec<u8>) {
                     event_name: rec.event.name(),
                     body: AnyValue::String(summary(stream, rec.event).into()),
                     trace_id: stream.trace_id.clone(),
-                    span_id: rec.event.op().map(|op| span_id(&stream.run_id, &op.0)),
+                    span_id: rec.event.op().map(|op| match stream.op(op) {
+                        Some(m) => m.span_id.clone(),
+                        None => span_id(&stream.run_id, &op.0),
+                    }),
                     attributes: attrs,
                 }],
             }],
