@@ -36,6 +36,7 @@ pub use event::{
     BlobHash, BlobRef, Doc, Event, Json, OpId, OperationSpec, PauseReason, ReobservedVerdict,
     RunOutcome, Seq, Text, WaitOutcome,
 };
+pub use keys::{MAX_OP_ID, MAX_RECORD};
 pub use lock::{Holder, LockError};
 pub use secret::Secret;
 pub use store::{Journal, MAX_IDENTIFIER, OpState, OpenOptions, Recorded, RunInfo};

@@ -17,8 +17,10 @@ use thiserror::Error;
 
 use super::cidr::{Cidr, CidrError};
 use super::digest::digest;
+use super::finding::Finding;
 use super::identity::{IdentityError, cluster_id};
 use super::names::{CLUSTER, MULTUS_DAEMONSET, MULTUS_NAMESPACE, NETWORK_TYPE_OVNK};
+use super::precheck::identifiers_fit;
 use super::reboot::{RebootError, RebootLimits, plan_waves, targets};
 use super::settings::SettingsDecision;
 use super::ssh::{SshTemplate, TemplateError};
@@ -192,6 +194,10 @@ pub enum PlanError {
     /// A cluster network does not parse.
     #[error("plan the cluster network: {0}")]
     ClusterNetwork(#[source] CidrError),
+    /// An object's name is too long to be journaled (a precheck finding,
+    /// raised when the plan is made, before anything changes).
+    #[error("plan the migration: {}: {}", .0.detail, .0.hint)]
+    Identifiers(Box<Finding>),
     /// A hostPrefix does not fit its cluster network.
     #[error(
         "plan the cluster network {cidr}: hostPrefix {host_prefix} must be longer than the prefix and at most {max}"
@@ -317,6 +323,10 @@ pub fn build_plan(discovery: &Discovery<'_>, options: &PlanOptions) -> Result<Pl
         OPERATOR_NETWORK,
         "remove-migration",
     );
+    let fit = identifiers_fit(ops.iter().map(|o| (o.key.as_str(), o.target.as_str())));
+    if !fit.passed {
+        return Err(PlanError::Identifiers(Box::new(fit)));
+    }
     Ok(Plan {
         cluster_id: id,
         discovery_digest: digest(&discovery.to_value()),
@@ -477,6 +487,26 @@ mod tests {
             build_plan(&discovery(&w), &options()),
             Err(PlanError::Identity(_))
         ));
+    }
+
+    #[test]
+    fn an_over_long_node_name_is_a_finding_when_the_plan_is_made() {
+        let mut w = world();
+        let long = "w".repeat(204);
+        w.nodes.push(node(&long, &["worker"], true, "bwl"));
+        match build_plan(&discovery(&w), &options()) {
+            Err(PlanError::Identifiers(f)) => {
+                assert!(f.blocks());
+                assert_eq!(f.objects, vec![format!("nodes/{long}")]);
+                assert!(f.hint.contains("200 bytes"), "{}", f.hint);
+            }
+            other => panic!("expected an identifier finding, got {other:?}"),
+        }
+        // The longest name M0 accepts still plans.
+        let mut w = world();
+        let ok = "w".repeat(crate::kuryr::precheck::MAX_NODE_NAME);
+        w.nodes.push(node(&ok, &["worker"], true, "bwo"));
+        build_plan(&discovery(&w), &options()).unwrap();
     }
 
     #[test]

@@ -40,12 +40,50 @@ pub struct PrecheckInput<'a> {
     pub geneve_port: u16,
 }
 
+/// Returns whether every operation's id and target fit what the journal
+/// records (`journal::MAX_OP_ID`, `journal::MAX_IDENTIFIER`): checked when the
+/// plan is made, so an over-long node name stops the run before anything
+/// changes instead of at its reboot, after the network was switched.
+/// `ops` holds each operation's (id, target).
+pub fn identifiers_fit<'a>(ops: impl IntoIterator<Item = (&'a str, &'a str)>) -> Finding {
+    let offenders: Vec<String> = ops
+        .into_iter()
+        .filter(|(id, target)| {
+            id.len() > journal::MAX_OP_ID || target.len() > journal::MAX_IDENTIFIER
+        })
+        .map(|(_, target)| target.to_string())
+        .collect();
+    let lens: Vec<String> = offenders
+        .iter()
+        .map(|t| format!("{} bytes", t.len()))
+        .collect();
+    let mut f = Finding::from_offenders(
+        "identifiers-fit",
+        Severity::Blocker,
+        offenders,
+        "every object name fits the journal",
+        "object names too long to journal",
+        "",
+    );
+    if !f.passed {
+        f.hint = format!(
+            "ovn-migrate journals each operation by an id made of the cluster id and the object's \
+             name, at most {} bytes ({}); rename these objects (a node's name is its hostname) \
+             or report the need for longer names",
+            journal::MAX_OP_ID,
+            lens.join(", ")
+        );
+    }
+    f
+}
+
 /// Returns the M0 findings, one per check, in a stable order.
 pub fn precheck(input: &PrecheckInput<'_>) -> Vec<Finding> {
     vec![
         network_type(input.config_network),
         migration_unset(input.operator_network),
         nodes_ready(input.nodes),
+        node_names(input.nodes),
         operators_healthy(input.cluster_operators),
         pools_updated(input.pools),
         octavia_version(input.octavia_max_version),
@@ -56,6 +94,28 @@ pub fn precheck(input: &PrecheckInput<'_>) -> Vec<Finding> {
             input.geneve_port,
         ),
     ]
+}
+
+/// Longest node name M0 accepts: the reboot's operation id is
+/// `<cluster id>/M9/reboot/nodes/<name>`, and the journal bounds ids at
+/// `journal::MAX_OP_ID` bytes; 50 bytes are left for the rest of the id.
+pub const MAX_NODE_NAME: usize = journal::MAX_OP_ID - 50;
+
+fn node_names(nodes: &[Value]) -> Finding {
+    let offenders: Vec<String> = nodes
+        .iter()
+        .map(name_of)
+        .filter(|n| n.len() > MAX_NODE_NAME)
+        .map(|n| format!("nodes/{n}"))
+        .collect();
+    Finding::from_offenders(
+        "node-names-fit",
+        Severity::Blocker,
+        offenders,
+        "every node name fits the journal",
+        &format!("node names over {MAX_NODE_NAME} bytes"),
+        "ovn-migrate journals each reboot by the node's name: rename these nodes, or report the need for longer names",
+    )
 }
 
 fn network_type(config_network: &Value) -> Finding {
@@ -292,7 +352,7 @@ mod tests {
     #[test]
     fn healthy_cluster_passes_everything() {
         let f = run(&healthy(), Some("v2.25"));
-        assert_eq!(f.len(), 7);
+        assert_eq!(f.len(), 8);
         assert!(failed(&f).is_empty(), "{f:#?}");
     }
 
@@ -333,6 +393,24 @@ mod tests {
         );
         let octavia = f.iter().find(|x| x.name == "octavia-tags").unwrap();
         assert!(!octavia.blocks(), "old Octavia is a warning");
+    }
+
+    #[test]
+    fn an_over_long_node_name_blocks() {
+        let mut w = healthy();
+        let long = "n".repeat(204);
+        w.nodes.push(node(&long, &["worker"], true, "b"));
+        let f = run(&w, Some("v2.25"));
+        assert_eq!(failed(&f), vec!["node-names-fit"]);
+        let n = f.iter().find(|x| x.name == "node-names-fit").unwrap();
+        assert!(n.blocks());
+        assert_eq!(n.objects, vec![format!("nodes/{long}")]);
+        let ids = [("c/M9/reboot/nodes/x", "nodes/x")];
+        assert!(identifiers_fit(ids).passed);
+        let id = format!("c/M9/reboot/nodes/{long}");
+        let target = format!("nodes/{long}");
+        let bad = identifiers_fit([(id.as_str(), target.as_str())]);
+        assert!(bad.blocks() && bad.hint.contains("rename"), "{bad:?}");
     }
 
     #[test]

@@ -426,6 +426,10 @@ pub fn migrate_error(e: MigrateError) -> CliError {
         e @ MigrateError::Drifted { .. } => {
             CliError::cluster(ExitCode::NEEDS_OPERATOR, format!("failed to {e}"))
         }
+        e @ MigrateError::Plan(steps::kuryr::plan::PlanError::Identifiers(_)) => {
+            CliError::cluster(ExitCode::PRECHECK_FAILED, format!("failed to {e}"))
+                .with_hint("nothing was changed")
+        }
         e @ (MigrateError::Plan(_) | MigrateError::Template(_) | MigrateError::Settings(_)) => {
             CliError::usage(format!("failed to {e}"))
         }
