@@ -19,7 +19,7 @@
 
 use std::collections::HashSet;
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -63,7 +63,6 @@ pub fn export(journal: &Journal, out: &Path, opts: &ExportOptions) -> Result<Man
     let (last, _) = journal.head();
     let records_path = out.join(opts.format.records_file());
     let file = create_private(&records_path)?;
-    let mut w = BufWriter::with_capacity(1 << 20, file);
     let blobs_dir = out.join(BLOBS_DIR);
     if opts.with_blobs {
         fs::create_dir(&blobs_dir).map_err(Error::io("create the blobs directory", &blobs_dir))?;
@@ -72,16 +71,19 @@ pub fn export(journal: &Journal, out: &Path, opts: &ExportOptions) -> Result<Man
     let mut seal = None;
     let mut seen: HashSet<BlobHash> = HashSet::new();
     let mut missing = Vec::new();
-    let mut line = Vec::with_capacity(1 << 16);
     let mut records = 0;
     let mut head = journal.genesis();
     // One thread reads and checks the chain, this one renders and writes.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<Checked>>>(4);
+    // A third thread writes the rendered batches, so the disk works while
+    // the next batch renders.
+    let (wtx, wrx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
     std::thread::scope(|scope| -> Result<()> {
         scope.spawn(move || read_chain(journal, last, tx));
+        let writing = scope.spawn(|| write_records(&file, wrx));
         for batch in rx {
-            line.clear();
             let batch = batch?;
+            let mut line = Vec::with_capacity(1 << 20);
             for c in &batch {
                 if let Event::RunSealed { outcome, .. } = &c.event {
                     seal = Some(SealInfo {
@@ -112,10 +114,15 @@ pub fn export(journal: &Journal, out: &Path, opts: &ExportOptions) -> Result<Man
                 records = c.seq;
                 head = c.hash;
             }
-            w.write_all(&line)
-                .map_err(Error::io("write the records file", &records_path))?;
+            if wtx.send(line).is_err() {
+                break; // the writer failed: its error is returned below
+            }
         }
-        Ok(())
+        drop(wtx);
+        writing
+            .join()
+            .expect("the writing thread does not panic")
+            .map_err(Error::io("write the records file", &records_path))
     })?;
     if records < last {
         return Err(Error::Broken {
@@ -124,9 +131,6 @@ pub fn export(journal: &Journal, out: &Path, opts: &ExportOptions) -> Result<Man
         });
     }
     let prev = head;
-    let file = w
-        .into_inner()
-        .map_err(|e| Error::io("write the records file", &records_path)(e.into_error()))?;
     file.sync_all()
         .map_err(Error::io("fsync the records file", &records_path))?;
     if opts.with_blobs {
@@ -159,6 +163,42 @@ pub fn export(journal: &Journal, out: &Path, opts: &ExportOptions) -> Result<Man
     };
     write_manifest(out, &manifest)?;
     Ok(manifest)
+}
+
+/// Writes the rendered batches to `file` in order. Beside it, another
+/// thread `fdatasync`s the file after every 64 MiB written, so the disk
+/// writes while rendering and writing go on, and the final `fsync` has
+/// little left to do.
+fn write_records(
+    mut file: &File,
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+) -> std::io::Result<()> {
+    let (progress, synced) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|scope| {
+        let syncer = scope.spawn(move || -> std::io::Result<()> {
+            // One message per 64 MiB written; a sync covers all before it.
+            while synced.recv().is_ok() {
+                while synced.try_recv().is_ok() {}
+                file.sync_data()?;
+            }
+            Ok(())
+        });
+        let mut since = 0usize;
+        let wrote = (|| {
+            for buf in rx {
+                file.write_all(&buf)?;
+                since += buf.len();
+                if since >= 64 << 20 {
+                    since = 0;
+                    let _ = progress.send(());
+                }
+            }
+            Ok(())
+        })();
+        drop(progress);
+        let synced = syncer.join().expect("the sync thread does not panic");
+        wrote.and(synced)
+    })
 }
 
 /// A record read from the journal whose link was checked.
