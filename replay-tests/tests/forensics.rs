@@ -511,3 +511,71 @@ fn journal_verify_names_the_damage_in_a_bundle_on_disk() {
         "{v}"
     );
 }
+
+#[test]
+fn a_damaged_journal_is_shown_up_to_the_break_and_not_exported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("j");
+    let run = journal::RunInfo {
+        run_id: "r".into(),
+        workflow: "kuryr-migrate".into(),
+        tool_version: "0.1.0".into(),
+        target: journal::Target {
+            cluster_id: "c".into(),
+            api_server: "https://api.c:6443".into(),
+            openstack_auth_url: "http://127.0.0.1:5000/v3".into(),
+            openstack_project: "p".into(),
+        },
+    };
+    {
+        let j = journal::Journal::create(&dir, &run, &journal::OpenOptions::default()).unwrap();
+        for n in 0..4 {
+            j.append(journal::Event::WaitStarted {
+                wait: format!("M5/w{n}"),
+                step: "M5".into(),
+            })
+            .unwrap();
+        }
+    }
+    {
+        // Flip one byte inside record 3's payload, on the file's own database.
+        let db = sled::open(&dir).unwrap();
+        let tree = db.open_tree("journal").unwrap();
+        let mut key = vec![b'e'];
+        key.extend_from_slice(&3u64.to_be_bytes());
+        let mut rec = tree.get(&key).unwrap().unwrap().to_vec();
+        rec[20] ^= 0x01;
+        tree.insert(key, rec).unwrap();
+        db.flush().unwrap();
+    }
+    let d = dir.to_str().unwrap();
+    let o = std::process::Command::new(BIN)
+        .args(["--no-progress", "journal", "show", d])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(9), "{}", describe(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("BROKEN at record 3"), "{text}");
+    assert!(text.contains("M5/w0") && !text.contains("M5/w1"), "{text}");
+    let out = tmp.path().join("bundle");
+    let o = std::process::Command::new(BIN)
+        .args([
+            "--no-progress",
+            "journal",
+            "export",
+            d,
+            "--format",
+            "jsonl",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(9), "{}", describe(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("record 3 does not verify"), "{err}");
+    assert!(
+        !out.join("manifest.json").exists(),
+        "no bundle vouches for it"
+    );
+}

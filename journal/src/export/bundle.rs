@@ -169,10 +169,7 @@ pub fn export(journal: &Journal, out: &Path, opts: &ExportOptions) -> Result<Man
 /// thread `fdatasync`s the file after every 64 MiB written, so the disk
 /// writes while rendering and writing go on, and the final `fsync` has
 /// little left to do.
-fn write_records(
-    mut file: &File,
-    rx: std::sync::mpsc::Receiver<Vec<u8>>,
-) -> std::io::Result<()> {
+fn write_records(mut file: &File, rx: std::sync::mpsc::Receiver<Vec<u8>>) -> std::io::Result<()> {
     let (progress, synced) = std::sync::mpsc::channel::<()>();
     std::thread::scope(|scope| {
         let syncer = scope.spawn(move || -> std::io::Result<()> {
