@@ -7,6 +7,9 @@
 //! * render events/s: each format's rendering alone, in memory (200,000 records);
 //! * replay is not built yet: `replay_events_per_s=na`.
 //!
+//! Each figure is also given per CPU-second of the measuring process (all its
+//! threads), which depends less on what else the machine runs.
+//!
 //! The journal is pairs of intent + success (about 200-byte records), with a
 //! retried failure every 100 operations, appended 1,000 per group commit.
 //! The last line is machine-readable. usage:
@@ -65,6 +68,16 @@ fn outcome(n: u64, attempt: u32) -> Event {
     }
 }
 
+/// Returns the CPU time this process used so far (user + system, every
+/// thread), in seconds, from `/proc/self/stat` (clock ticks of 1/100 s).
+fn cpu_s() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) / 100.0
+}
+
 fn rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -115,6 +128,7 @@ fn build(dir: &Path, events: u64) {
 /// Child mode: run one measurement and print `<events> <seconds> <peak RSS MB>`.
 fn child(what: &str, dir: &Path, out: &Path) {
     let t = Instant::now();
+    let cpu0 = cpu_s();
     let n = match what {
         "verify" => {
             let j = Journal::open_any(dir, &OpenOptions::default()).expect("open");
@@ -181,11 +195,17 @@ fn child(what: &str, dir: &Path, out: &Path) {
             bundle::export(&j, out, &opts).expect("export").records
         }
     };
-    println!("{n} {} {:.1}", t.elapsed().as_secs_f64(), rss_mb());
+    println!(
+        "{n} {} {:.1} {}",
+        t.elapsed().as_secs_f64(),
+        rss_mb(),
+        cpu_s() - cpu0
+    );
 }
 
-/// Runs a child measurement; returns (events/s, peak RSS MB).
-fn measure(what: &str, dir: &Path, out: &Path) -> (f64, f64) {
+/// Runs a child measurement; returns (events/s, peak RSS MB, events per
+/// CPU-second).
+fn measure(what: &str, dir: &Path, out: &Path) -> (f64, f64, f64) {
     let o = Command::new(std::env::current_exe().expect("exe"))
         .args(["--child", what])
         .arg(dir)
@@ -195,13 +215,14 @@ fn measure(what: &str, dir: &Path, out: &Path) -> (f64, f64) {
     let text = String::from_utf8_lossy(&o.stdout);
     let f: Vec<&str> = text.split_whitespace().collect();
     assert!(
-        o.status.success() && f.len() == 3,
+        o.status.success() && f.len() == 4,
         "{what} child failed: {text} {}",
         String::from_utf8_lossy(&o.stderr)
     );
     let n: f64 = f[0].parse().expect("n");
     let secs: f64 = f[1].parse().expect("secs");
-    (n / secs, f[2].parse().expect("rss"))
+    let cpu: f64 = f[3].parse().expect("cpu");
+    (n / secs, f[2].parse().expect("rss"), n / cpu.max(0.01))
 }
 
 fn main() {
@@ -222,8 +243,10 @@ fn main() {
     });
     let dir = root.join(format!("journal-{events}"));
     build(&dir, events);
-    let (verify, verify_rss) = measure("verify", &dir, &root.join("unused"));
-    println!("verify: {verify:.0} events/s, peak RSS {verify_rss:.1} MB");
+    let (verify, verify_rss, verify_cpu) = measure("verify", &dir, &root.join("unused"));
+    println!(
+        "verify: {verify:.0} events/s ({verify_cpu:.0} per CPU-second), peak RSS {verify_rss:.1} MB"
+    );
     // Rendering alone, in memory, to tell the formats' CPU cost from the disk's.
     let o = Command::new(std::env::current_exe().expect("exe"))
         .args(["--child", "render"])
@@ -236,14 +259,15 @@ fn main() {
     let (mut export_min, mut bundle_min) = (f64::MAX, f64::MAX);
     for format in Format::ALL {
         let out = root.join(format!("bundle-{format}"));
-        let (export, export_rss) = measure(format.as_str(), &dir, &out);
+        let (export, export_rss, export_cpu) = measure(format.as_str(), &dir, &out);
         let size = std::fs::metadata(out.join(format.records_file()))
             .map(|m| m.len())
             .unwrap_or(0);
-        let (bv, bv_rss) = measure("bundle-verify", &dir, &out);
+        let (bv, bv_rss, bv_cpu) = measure("bundle-verify", &dir, &out);
         println!(
-            "export {format}: {export:.0} events/s, peak RSS {export_rss:.1} MB, {:.0} MB; \
-             bundle verify: {bv:.0} events/s, peak RSS {bv_rss:.1} MB",
+            "export {format}: {export:.0} events/s ({export_cpu:.0} per CPU-second), peak RSS \
+             {export_rss:.1} MB, {:.0} MB; bundle verify: {bv:.0} events/s ({bv_cpu:.0} per \
+             CPU-second), peak RSS {bv_rss:.1} MB",
             size as f64 / 1048576.0
         );
         export_min = export_min.min(export);
