@@ -91,7 +91,7 @@ struct Measurement {
 #[derive(Serialize)]
 struct Metric {
     #[serde(rename = "metricId")]
-    metric_id: &'static str,
+    metric_id: String,
     unit: &'static str,
     name: &'static str,
 }
@@ -189,7 +189,7 @@ pub fn write(stream: &Stream, rec: &Input<'_>, out: &mut Vec<u8>) {
             [Measurement {
                 result: ms,
                 metric: Metric {
-                    metric_id: "ovn-migrate:duration",
+                    metric_id: stream.metric_id.clone(),
                     unit: "ms",
                     name: "duration",
                 },

@@ -308,6 +308,8 @@ pub struct Stream {
     pub(crate) observer_id: String,
     pub(crate) run_target_id: String,
     pub(crate) trace_id: String,
+    /// The CADF id of the duration metric (an identifier must be a UUID).
+    pub(crate) metric_id: String,
 }
 
 impl Stream {
@@ -322,6 +324,7 @@ impl Stream {
             observer_id: stable_uuid(&[b"observer", run_id.as_bytes()]),
             run_target_id: stable_uuid(&[b"run", run_id.as_bytes()]),
             trace_id: otlp::trace_id(run_id),
+            metric_id: stable_uuid(&[b"metric", b"ovn-migrate:duration"]),
         }
     }
 
