@@ -54,7 +54,7 @@ struct CadfEvent<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<Reason>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    measurements: Option<[Measurement; 1]>,
+    measurements: Option<[Measurement<'a>; 1]>,
     tags: Vec<String>,
     attachments: [Attachment<'a>; 4],
 }
@@ -63,7 +63,7 @@ struct CadfEvent<'a> {
 struct Resource<'a> {
     #[serde(rename = "typeURI")]
     type_uri: Cow<'a, str>,
-    id: String,
+    id: Cow<'a, str>,
     name: Cow<'a, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     host: Option<Host>,
@@ -83,15 +83,15 @@ struct Reason {
 }
 
 #[derive(Serialize)]
-struct Measurement {
+struct Measurement<'a> {
     result: u64,
-    metric: Metric,
+    metric: Metric<'a>,
 }
 
 #[derive(Serialize)]
-struct Metric {
+struct Metric<'a> {
     #[serde(rename = "metricId")]
-    metric_id: String,
+    metric_id: &'a str,
     unit: &'static str,
     name: &'static str,
 }
@@ -115,12 +115,12 @@ enum Content<'a> {
 pub fn write(stream: &Stream, rec: &Input<'_>, out: &mut Vec<u8>) {
     let d = describe(stream, rec.event);
     let actor = &stream.actor;
-    let (who, who_id): (Cow<'_, str>, String) = match rec.event {
+    let (who, who_id): (Cow<'_, str>, Cow<'_, str>) = match rec.event {
         Event::DecisionRecorded { by, .. } => (
             by.as_str().into(),
-            stable_uuid(&[b"initiator", by.as_bytes()]),
+            stable_uuid(&[b"initiator", by.as_bytes()]).into(),
         ),
-        _ => (actor.who.as_str().into(), actor.who_id.clone()),
+        _ => (actor.who.as_str().into(), actor.who_id.as_str().into()),
     };
     let initiator = Resource {
         type_uri: "service/security/account/user".into(),
@@ -132,7 +132,7 @@ pub fn write(stream: &Stream, rec: &Input<'_>, out: &mut Vec<u8>) {
     };
     let observer = Resource {
         type_uri: "service/oss".into(),
-        id: stream.observer_id.clone(),
+        id: stream.observer_id.as_str().into(),
         name: "ovn-migrate journal".into(),
         host: None,
     };
@@ -144,15 +144,15 @@ pub fn write(stream: &Stream, rec: &Input<'_>, out: &mut Vec<u8>) {
                 None => type_uri(t).into(),
             },
             id: match meta {
-                Some(m) => m.target_id.clone(),
-                None => stable_uuid(&[b"target", t.as_bytes()]),
+                Some(m) => m.target_id.as_str().into(),
+                None => stable_uuid(&[b"target", t.as_bytes()]).into(),
             },
             name: t.clone().into(),
             host: None,
         },
         None => Resource {
             type_uri: "data/workload/job".into(),
-            id: stream.run_target_id.clone(),
+            id: stream.run_target_id.as_str().into(),
             name: format!(
                 "run {} on cluster {}",
                 stream.run_id, stream.target.cluster_id
@@ -189,7 +189,7 @@ pub fn write(stream: &Stream, rec: &Input<'_>, out: &mut Vec<u8>) {
             [Measurement {
                 result: ms,
                 metric: Metric {
-                    metric_id: stream.metric_id.clone(),
+                    metric_id: &stream.metric_id,
                     unit: "ms",
                     name: "duration",
                 },
@@ -215,7 +215,8 @@ pub fn write(stream: &Stream, rec: &Input<'_>, out: &mut Vec<u8>) {
             Attachment {
                 type_uri: RECORD_TYPE_URI,
                 name: ATTACHMENT_RECORD,
-                content: Content::Text(rec.record_base64().into()),
+                // Filled in by `Format::write`.
+                content: Content::Text("".into()),
             },
         ],
     };

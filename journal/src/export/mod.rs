@@ -83,28 +83,66 @@ impl Format {
     }
 
     /// Appends the line of `rec` in this format to `out` (without a newline).
+    ///
+    /// The format writes an empty stored record; its base64 is then put in
+    /// place after the format's marker, so the longest string of a line is
+    /// never escaped character by character (base64 needs no escaping).
     pub fn write(self, stream: &Stream, rec: &Input<'_>, out: &mut Vec<u8>) {
+        let start = out.len();
         match self {
             Format::Jsonl => jsonl::write(stream, rec, out),
             Format::Cadf => cadf::write(stream, rec, out),
             Format::Otlp => otlp::write(stream, rec, out),
         }
+        // The stored record is each line's last string: what follows it is fixed.
+        let suffix = self.suffix().as_bytes();
+        assert!(
+            out[start..].ends_with(suffix)
+                && out[..out.len() - suffix.len()].ends_with(self.marker().as_bytes()),
+            "a {self} line ends with its empty stored record"
+        );
+        let at = out.len() - suffix.len();
+        let tail = out.split_off(at);
+        let n = base64::encoded_len(rec.record.len(), true).expect("a record's base64 fits");
+        out.resize(at + n, 0);
+        base64::engine::general_purpose::STANDARD
+            .encode_slice(rec.record, &mut out[at..])
+            .expect("the buffer fits the base64");
+        out.extend_from_slice(&tail);
     }
 
-    /// Returns the base64 stored record of a line of this format as written,
-    /// found without parsing the line: it follows the format's marker, whose
-    /// quotes cannot occur unescaped inside a JSON string, at its last
-    /// occurrence (the record is each format's last field).
-    pub fn find_stored(self, line: &[u8]) -> Option<&[u8]> {
-        let marker = match self {
+    /// Returns what follows the stored record in a line of this format (the
+    /// closing quote, then the closing brackets of the objects around it).
+    fn suffix(self) -> &'static str {
+        match self {
+            Format::Jsonl => "\"}",
+            Format::Cadf => "\"}]}",
+            Format::Otlp => "\"}}]}]}]}]}",
+        }
+    }
+
+    /// Returns what precedes the stored record in a line of this format.
+    fn marker(self) -> &'static str {
+        match self {
             Format::Jsonl => jsonl::RECORD_MARKER,
             Format::Cadf => cadf::RECORD_MARKER,
             Format::Otlp => otlp::RECORD_MARKER,
         }
-        .as_bytes();
-        let at = memchr::memmem::rfind(line, marker)? + marker.len();
-        let len = line[at..].iter().position(|b| *b == b'"')?;
-        Some(&line[at..at + len])
+    }
+
+    /// Returns the base64 stored record of a line of this format as written,
+    /// found without parsing the line: it is the line's last string, between
+    /// the format's marker and its fixed suffix (base64 holds no `"`). A line
+    /// not shaped so gives `None`, and is then parsed to say what is wrong.
+    pub fn find_stored(self, line: &[u8]) -> Option<&[u8]> {
+        let end = line.len().checked_sub(self.suffix().len())?;
+        if !line.ends_with(self.suffix().as_bytes()) {
+            return None;
+        }
+        let start = memchr::memrchr(b'"', &line[..end])? + 1;
+        line[..start]
+            .ends_with(self.marker().as_bytes())
+            .then(|| &line[start..end])
     }
 
     /// Returns the base64 stored record a line of this format carries.

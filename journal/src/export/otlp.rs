@@ -88,9 +88,9 @@ struct LogRecord<'a> {
     event_name: &'static str,
     body: AnyValue<'a>,
     #[serde(rename = "traceId")]
-    trace_id: String,
+    trace_id: &'a str,
     #[serde(rename = "spanId", skip_serializing_if = "Option::is_none")]
-    span_id: Option<String>,
+    span_id: Option<Cow<'a, str>>,
     attributes: Vec<KeyValue<'a>>,
 }
 
@@ -218,7 +218,8 @@ pub fn write(stream: &Stream, rec: &Input<'_>, out: &mut Vec<u8>) {
         }
         _ => {}
     }
-    attrs.push(s(ATTR_RECORD, rec.record_base64()));
+    // Filled in by `Format::write`.
+    attrs.push(s(ATTR_RECORD, ""));
     let t = &stream.target;
     let mut resource = vec![
         s("service.name", "ovn-migrate"),
@@ -255,10 +256,10 @@ pub fn write(stream: &Stream, rec: &Input<'_>, out: &mut Vec<u8>) {
                     severity_text: severity_text(sev),
                     event_name: rec.event.name(),
                     body: AnyValue::String(summary(stream, rec.event).into()),
-                    trace_id: stream.trace_id.clone(),
+                    trace_id: &stream.trace_id,
                     span_id: rec.event.op().map(|op| match stream.op(op) {
-                        Some(m) => m.span_id.clone(),
-                        None => span_id(&stream.run_id, &op.0),
+                        Some(m) => Cow::Borrowed(m.span_id.as_str()),
+                        None => Cow::Owned(span_id(&stream.run_id, &op.0)),
                     }),
                     attributes: attrs,
                 }],
