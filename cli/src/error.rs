@@ -207,24 +207,7 @@ impl From<journal::Error> for CliError {
                 format!("the journal at {} is in use by {holder}", path.display()),
             )
             .with_hint("wait for that run to finish, or stop it with Ctrl-C: it pauses cleanly and can be resumed"),
-            J::Locked(L::Stale { path, holder }) => CliError::new(
-                ErrorKind::User,
-                ExitCode::LOCKED,
-                format!(
-                    "the journal at {} was left locked by {holder}, which is no longer running",
-                    path.display()
-                ),
-            )
-            .with_hint(format!(
-                "if no other ovn-migrate uses this journal, run again with --break-lock {}",
-                holder.id()
-            )),
-            J::Locked(L::OtherHost { path, holder }) => CliError::new(
-                ErrorKind::User,
-                ExitCode::LOCKED,
-                format!("the journal at {} is held by {holder}, on another host", path.display()),
-            )
-            .with_hint("this host cannot tell whether that run is alive: stop it there first"),
+            J::Locked(L::NetworkFs { .. }) => CliError::config(msg(&e)),
             J::Locked(L::WrongHolder { holder, .. }) => {
                 CliError::usage(msg(&e)).with_hint(format!("the holder is {}", holder.id()))
             }
@@ -249,6 +232,24 @@ impl From<journal::Error> for CliError {
                  `ovn-migrate journal list` shows them",
             ),
             J::AlreadyExists(_) | J::Sealed(_) => CliError::usage(msg(&e)),
+            J::Damaged {
+                path,
+                witness_seq,
+                readable,
+                ..
+            } => CliError::new(ErrorKind::Internal, ExitCode::JOURNAL_CORRUPT, chain(&e))
+                .with_hint(format!(
+                    "records {}..={} were made durable but cannot be read; nothing was sent to the cluster",
+                    readable + 1,
+                    witness_seq.map_or_else(|| "?".to_string(), |w| w.to_string())
+                ))
+                .with_hint(format!(
+                    "copy {} somewhere safe, then `ovn-migrate journal salvage {}` makes a new \
+                     journal from what can be read, in which resume re-observes every operation not recorded done",
+                    path.display(),
+                    path.display()
+                )),
+            J::ReadOnly(_) => CliError::internal(msg(&e)),
             J::TooLarge { .. } => CliError::internal(msg(&e)).with_hint(
                 "the journal is intact and nothing was sent for this record; \
                  `ovn-migrate kuryr resume` retries from the last durable record",

@@ -48,6 +48,26 @@ pub enum Error {
     /// A stored record does not decode, or the chain does not link.
     #[error("read record {seq}: {reason}")]
     Corrupt { seq: u64, reason: String },
+    /// The journal is damaged: sled came up short of (or differs from) the
+    /// head witness, or cannot open its database. Nothing may be sent to the
+    /// cluster on the strength of it.
+    #[error(
+        "open the journal at {path}: it is damaged: {reason}. Nothing was sent to the cluster \
+         or the cloud. Keep a copy of the directory, then run \
+         `ovn-migrate journal salvage {path}` (README: \"A damaged journal\")"
+    )]
+    Damaged {
+        path: PathBuf,
+        reason: String,
+        /// The witness's last durable head, if it could be read.
+        witness_seq: Option<u64>,
+        witness_hash: Option<String>,
+        /// The last seq sled could read.
+        readable: u64,
+    },
+    /// A reader ([`crate::Journal::open_read`]) was asked to write.
+    #[error("write to the journal at {0}: it was opened read-only (a bug: report it)")]
+    ReadOnly(PathBuf),
     /// A record would be larger than the journal stores in one record; nothing
     /// was appended. Free text and documents are bounded by construction
     /// ([`crate::Text`], [`crate::Doc`]), so this names an identifier or a

@@ -52,5 +52,7 @@ pub(crate) fn chunk(hash: &[u8; 32], i: u32) -> Vec<u8> {
 
 pub(crate) const META_TARGET: &[u8] = b"mtarget";
 pub(crate) const META_RUN: &[u8] = b"mrun";
+/// Present when the journal has a head witness (every journal made since format 3).
+pub(crate) const META_WITNESS: &[u8] = b"mwitness";
 pub(crate) const EVENTS_START: [u8; 9] = [b'e', 0, 0, 0, 0, 0, 0, 0, 0];
 pub(crate) const EVENTS_END: [u8; 9] = [b'e', 255, 255, 255, 255, 255, 255, 255, 255];

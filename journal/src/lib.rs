@@ -25,10 +25,12 @@ pub mod export;
 pub mod format;
 mod keys;
 pub mod lock;
+mod reader;
 mod secret;
 mod store;
 mod target;
 pub mod verify;
+pub mod witness;
 
 pub use chain::ChainHash;
 pub use error::{Error, Result};
@@ -39,6 +41,6 @@ pub use event::{
 pub use keys::{MAX_OP_ID, MAX_RECORD};
 pub use lock::{Holder, LockError};
 pub use secret::Secret;
-pub use store::{Journal, MAX_IDENTIFIER, OpState, OpenOptions, Recorded, RunInfo};
+pub use store::{Damage, Journal, MAX_IDENTIFIER, OpState, OpenOptions, Recorded, RunInfo};
 pub use target::Target;
 pub use verify::{VerifyReport, VerifyStatus, verify, verify_journal};

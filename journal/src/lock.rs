@@ -3,9 +3,15 @@
 //! The lock is an `flock` on `<dir>/lock` (released by the kernel when the
 //! holder dies) plus `<dir>/lock.holder`, a JSON note of who holds it: host,
 //! pid, user, since when, tool version. A second process is refused at once
-//! with that note. A holder that died without cleaning up leaves the note
-//! behind: that stale lock is broken only when the caller names the holder
-//! (`host:pid`) and that process is not alive on this host.
+//! with that note. A holder that died (`kill -9`, a crash) leaves its note
+//! behind but not its `flock`: when the `flock` can be taken, no live process
+//! on this machine holds the journal, so the lock is taken over and the dead
+//! holder is returned in [`LockGuard::broke`] (the journal records a
+//! `LockRecovered` event naming it), whatever host the note names. That
+//! reasoning holds only where `flock` is local, so journals on network file
+//! systems (NFS, CIFS/SMB, sshfs and other FUSE mounts…) are refused.
+//! A caller may still name the holder it expects to displace (`host:pid`,
+//! `--break-lock`): then any other holder is refused.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -76,19 +82,14 @@ pub enum LockError {
          or stop it (Ctrl-C lets it pause cleanly)"
     )]
     Held { path: PathBuf, holder: Box<Holder> },
-    /// A holder that is gone left its lock behind.
+    /// The journal is on a network file system, where `flock` does not
+    /// tell whether another machine's process holds it.
     #[error(
-        "lock the journal at {path}: it was left locked by {holder}, which is no longer running; \
-         if no other ovn-migrate uses this journal, run again with --break-lock {id}",
-        id = holder.id()
+        "lock the journal at {path}: it is on a network file system ({fs}), where ovn-migrate \
+         cannot tell whether another machine is using it; keep the state directory on a local \
+         disk (--state-dir, OVN_MIGRATE_STATE_DIR or XDG_STATE_HOME)"
     )]
-    Stale { path: PathBuf, holder: Box<Holder> },
-    /// The stale holder ran on another host: its liveness cannot be checked here.
-    #[error(
-        "lock the journal at {path}: it is held by {holder}, on another host; \
-         this host cannot tell whether it is alive: stop the run there first"
-    )]
-    OtherHost { path: PathBuf, holder: Box<Holder> },
+    NetworkFs { path: PathBuf, fs: &'static str },
     /// The holder named in a lock break is not the one holding it.
     #[error(
         "break the lock at {path}: it is held by {holder}, not by {given}; name the holder exactly"
@@ -131,8 +132,15 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> 
     }
 }
 
-/// Takes the lock of `dir` for `me`; `break_lock` names a stale holder to displace.
+/// Takes the lock of `dir` for `me`, taking it over from a holder that died;
+/// `break_lock`, when given, names the only dead holder that may be displaced.
 pub fn acquire(dir: &Path, me: &Holder, break_lock: Option<&str>) -> Result<LockGuard, LockError> {
+    if let Some(fs) = network_fs(dir) {
+        return Err(LockError::NetworkFs {
+            path: dir.to_path_buf(),
+            fs,
+        });
+    }
     let path = dir.join("lock");
     let note = dir.join("lock.holder");
     let file = OpenOptions::new()
@@ -155,33 +163,26 @@ pub fn acquire(dir: &Path, me: &Holder, break_lock: Option<&str>) -> Result<Lock
     }
     let mut broke = None;
     if let Some(old) = previous {
-        if old.host != hostname() {
-            return Err(LockError::OtherHost {
-                path: dir.to_path_buf(),
-                holder: Box::new(old),
-            });
-        }
+        // The flock is ours, so no process on this machine holds the journal.
+        // A note naming a live process here that does not hold the flock
+        // (the lock file was replaced under it) is still refused.
         if old.alive_here() && old.pid != std::process::id() {
             return Err(LockError::Held {
                 path: dir.to_path_buf(),
                 holder: Box::new(old),
             });
         }
-        match break_lock {
-            Some(given) if given == old.id() => broke = Some(old),
-            Some(given) => {
-                return Err(LockError::WrongHolder {
-                    path: dir.to_path_buf(),
-                    holder: Box::new(old),
-                    given: given.to_string(),
-                });
-            }
-            None => {
-                return Err(LockError::Stale {
-                    path: dir.to_path_buf(),
-                    holder: Box::new(old),
-                });
-            }
+        if let Some(given) = break_lock
+            && given != old.id()
+        {
+            return Err(LockError::WrongHolder {
+                path: dir.to_path_buf(),
+                holder: Box::new(old),
+                given: given.to_string(),
+            });
+        }
+        if old.pid != std::process::id() || old.host != hostname() {
+            broke = Some(old);
         }
     }
     write_note(&note, me)?;
@@ -190,6 +191,45 @@ pub fn acquire(dir: &Path, me: &Holder, break_lock: Option<&str>) -> Result<Lock
         note,
         broke,
     })
+}
+
+/// Returns the name of the network file system `dir` is on, if it is on one
+/// (`statfs` magic numbers from `linux/magic.h`; FUSE covers sshfs, s3fs…).
+pub fn network_fs(dir: &Path) -> Option<&'static str> {
+    let magic = statfs_magic(dir)?;
+    fs_name(magic)
+}
+
+/// Returns the network file system a `statfs` magic number names.
+fn fs_name(magic: i64) -> Option<&'static str> {
+    match magic {
+        0x6969 => Some("NFS"),
+        0xFF53_4D42 => Some("CIFS"),
+        0xFE53_4D42 => Some("SMB2"),
+        0x517B => Some("SMB"),
+        0x6573_5546 => Some("FUSE (sshfs or another userspace file system)"),
+        0x0BD0_0BD0 => Some("Lustre"),
+        0x5346_414F => Some("AFS"),
+        0x6B41_4653 => Some("kAFS"),
+        0x7461_636f => Some("OCFS2"),
+        0x0102_1997 => Some("9p"),
+        0x1337_4b1d => Some("GlusterFS"),
+        0x00C3_6400 => Some("CephFS"),
+        _ => None,
+    }
+}
+
+/// Returns `f_type` of `statfs(dir)` (through `stat -f`, as the crate has no unsafe code).
+fn statfs_magic(dir: &Path) -> Option<i64> {
+    let out = std::process::Command::new("stat")
+        .args(["-f", "-c", "%t"])
+        .arg(dir)
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    i64::from_str_radix(String::from_utf8_lossy(&out.stdout).trim(), 16).ok()
 }
 
 /// Returns the current holder of `dir`'s lock, if a note says so.
@@ -279,25 +319,39 @@ mod tests {
     }
 
     #[test]
-    fn stale_note_needs_the_named_holder() {
+    fn a_dead_holder_is_taken_over_whatever_its_host() {
+        for host in [hostname(), "another-host".to_string()] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut dead = Holder::me("old");
+            dead.pid = 999_999_999; // no such pid
+            dead.host = host.clone();
+            write_note(&dir.path().join("lock.holder"), &dead).unwrap();
+            let me = Holder::me("test");
+            assert!(matches!(
+                acquire(dir.path(), &me, Some("otherhost:1")),
+                Err(LockError::WrongHolder { .. })
+            ));
+            let g = acquire(dir.path(), &me, None).unwrap();
+            let broke = g.broke.as_ref().unwrap();
+            assert_eq!(
+                (broke.pid, broke.host.as_str()),
+                (999_999_999, host.as_str())
+            );
+            assert_eq!(holder(dir.path()).unwrap().pid, std::process::id());
+            drop(g);
+            assert!(holder(dir.path()).is_none());
+        }
+    }
+
+    #[test]
+    fn network_file_systems_are_named() {
+        assert_eq!(fs_name(0x6969), Some("NFS"));
+        assert_eq!(fs_name(0xFF53_4D42), Some("CIFS"));
+        assert!(fs_name(0x6573_5546).unwrap().contains("sshfs"));
+        assert_eq!(fs_name(0xEF53), None, "ext4 is local");
         let dir = tempfile::tempdir().unwrap();
-        let mut dead = Holder::me("old");
-        dead.pid = 999_999_999; // no such pid
-        write_note(&dir.path().join("lock.holder"), &dead).unwrap();
-        let me = Holder::me("test");
-        assert!(matches!(
-            acquire(dir.path(), &me, None),
-            Err(LockError::Stale { .. })
-        ));
-        assert!(matches!(
-            acquire(dir.path(), &me, Some("otherhost:1")),
-            Err(LockError::WrongHolder { .. })
-        ));
-        let g = acquire(dir.path(), &me, Some(&dead.id())).unwrap();
-        assert_eq!(g.broke.as_ref().map(|h| h.pid), Some(999_999_999));
-        assert_eq!(holder(dir.path()).unwrap().pid, std::process::id());
-        drop(g);
-        assert!(holder(dir.path()).is_none());
+        assert_eq!(network_fs(dir.path()), None, "the test's temp dir is local");
+        assert!(statfs_magic(dir.path()).is_some());
     }
 
     #[test]

@@ -19,7 +19,9 @@ use crate::event::{BlobHash, Doc, Event, Json, OpId, Seq, Text, WaitOutcome, now
 use crate::format;
 use crate::keys;
 use crate::lock::{self, Holder, LockGuard};
+use crate::reader;
 use crate::target::Target;
+use crate::witness::{self, Witness};
 
 /// Who started a run, and against what.
 #[derive(Clone, Debug)]
@@ -33,7 +35,9 @@ pub struct RunInfo {
 /// How to open a journal.
 #[derive(Clone, Debug)]
 pub struct OpenOptions {
-    /// Name (`host:pid`) of a stale lock holder to displace.
+    /// Name (`host:pid`) of the dead lock holder the caller expects to
+    /// displace: any other holder is then refused. Not needed: a holder that
+    /// died is taken over without it ([`crate::lock`]).
     pub break_lock: Option<String>,
     /// sled's page cache, in bytes (bounds memory when resuming long journals).
     pub cache_bytes: u64,
@@ -106,14 +110,18 @@ pub struct Recorded {
     pub hash: ChainHash,
 }
 
-/// An open, locked journal. Cheap to clone; every clone appends to the same chain.
+/// An open journal: locked for writing, or a reader's private copy
+/// ([`Journal::open_read`]). Cheap to clone; every clone appends to the same chain.
 #[derive(Clone)]
 pub struct Journal {
     inner: Arc<Inner>,
 }
 
 struct Inner {
+    /// The journal's directory, as the caller named it.
     dir: PathBuf,
+    /// Where sled's files are: `dir`, or a reader's private copy.
+    db_dir: PathBuf,
     opts: OpenOptions,
     /// sled's handles; replaced wholesale by a checkpoint.
     store: RwLock<Option<Store>>,
@@ -121,7 +129,14 @@ struct Inner {
     run_id: String,
     genesis: ChainHash,
     writer: Mutex<Writer>,
-    lock: LockGuard,
+    /// The writer's lock; `None` for a reader.
+    lock: Option<LockGuard>,
+    /// A reader's private copy of the files (removed when the journal is dropped).
+    _copy: Option<tempfile::TempDir>,
+    /// A reader sees records up to this seq: the witnessed durable head.
+    limit: Option<Seq>,
+    /// What is wrong with a journal opened by [`Journal::open_damaged`].
+    damage: Option<Damage>,
 }
 
 struct Writer {
@@ -132,6 +147,33 @@ struct Writer {
     sealed: Option<Seq>,
     /// Set when a flush failed: what is in memory may not be on disk.
     poisoned: bool,
+    /// The head witness the writer appends to (`None` for readers).
+    witness: Option<Witness>,
+    /// The last seq the witness holds.
+    witnessed: Seq,
+}
+
+/// What is wrong with a damaged journal (see [`Error::Damaged`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Damage {
+    /// What was found, one sentence.
+    pub reason: String,
+    /// The last durable head the witness holds, if it could be read.
+    pub witness: Option<(Seq, ChainHash)>,
+    /// The last seq sled could read.
+    pub readable: Seq,
+}
+
+impl Damage {
+    fn into_error(self, dir: &Path) -> Error {
+        Error::Damaged {
+            path: dir.to_path_buf(),
+            reason: self.reason,
+            witness_seq: self.witness.map(|w| w.0),
+            witness_hash: self.witness.map(|w| w.1.to_string()),
+            readable: self.readable,
+        }
+    }
 }
 
 impl Journal {
@@ -140,20 +182,19 @@ impl Journal {
         let fresh = !dir.exists();
         std::fs::create_dir_all(dir).map_err(Error::io("create the journal directory", dir))?;
         restrict(dir)?;
-        if dir.join("db").exists() {
+        if dir.join("db").exists() || dir.join(witness::FILE).exists() {
             return Err(Error::AlreadyExists(dir.to_path_buf()));
         }
         let (parts, lock) = open_parts(dir, opts)?;
         let target_json = serde_json::to_vec(&run.target).map_err(Error::Json)?;
-        parts
-            .tree
-            .insert(keys::META_TARGET, target_json)
-            .map_err(Error::sled(dir))?;
-        parts
-            .tree
-            .insert(keys::META_RUN, run.run_id.as_bytes())
-            .map_err(Error::sled(dir))?;
-        let journal = Self::from_parts(dir, opts, parts, lock)?;
+        let mut meta = sled::Batch::default();
+        meta.insert(keys::META_TARGET, target_json);
+        meta.insert(keys::META_RUN, run.run_id.as_bytes());
+        meta.insert(keys::META_WITNESS, witness::FILE.as_bytes());
+        parts.tree.apply_batch(meta).map_err(Error::sled(dir))?;
+        let g = genesis(&run.run_id, &run.target.fingerprint());
+        Witness::create(dir, &g)?;
+        let journal = Self::from_parts(dir, dir, opts, parts, Some(lock), Mode::Write)?;
         let me = Holder::me(&run.tool_version);
         journal.append(Event::RunStarted {
             run_id: run.run_id.clone(),
@@ -185,35 +226,109 @@ impl Journal {
         Ok(journal)
     }
 
-    /// Opens the journal in `dir` whatever its target (for forensics and `verify`).
+    /// Opens the journal in `dir` for writing whatever its target, taking its
+    /// lock. A journal whose sled database came up short of its head witness,
+    /// or cannot be opened, is refused with [`Error::Damaged`].
     pub fn open_any(dir: &Path, opts: &OpenOptions) -> Result<Journal> {
-        if !dir.join("db").exists() {
-            return Err(Error::NotAJournal(dir.to_path_buf()));
-        }
+        present(dir)?;
         let (parts, lock) = open_parts(dir, opts)?;
-        let journal = Self::from_parts(dir, opts, parts, lock)?;
+        let journal = Self::from_parts(dir, dir, opts, parts, Some(lock), Mode::Write)?;
         restrict(dir)?;
+        if let Some(dead) = journal.broke_lock().cloned()
+            && journal.sealed().is_none()
+        {
+            journal.append(Event::LockRecovered {
+                host: dead.host,
+                pid: dead.pid,
+                user: dead.user,
+                since: dead.since,
+                tool_version: dead.tool_version,
+            })?;
+        }
         Ok(journal)
     }
 
-    /// Reads the metadata and the tail, and builds the ready journal.
+    /// Opens the journal in `dir` to read it, writing nothing there: no lock,
+    /// no permission change, no holder note, no sled recovery. sled's files
+    /// are copied to a private temporary directory (the witness first, so the
+    /// copy holds at least the head it names) and the copy is opened; the
+    /// reader sees records up to the witnessed durable head. Works on a
+    /// read-only file system, on a killed writer's journal and while a run
+    /// is live. A damaged journal is [`Error::Damaged`], as for a writer.
+    pub fn open_read(dir: &Path) -> Result<Journal> {
+        let journal = Self::open_damaged(dir)?;
+        match journal.damage() {
+            Some(d) => Err(d.clone().into_error(dir)),
+            None => Ok(journal),
+        }
+    }
+
+    /// Opens the journal in `dir` like [`Self::open_read`], but also when its
+    /// head witness says it is damaged: [`Self::damage`] then says how, and
+    /// the reader sees every record sled could read. For `verify` and
+    /// `salvage`. A database sled cannot open is still [`Error::Damaged`].
+    pub fn open_damaged(dir: &Path) -> Result<Journal> {
+        present(dir)?;
+        let opts = OpenOptions::default();
+        let mut last = None;
+        // While a run is live its writer may move sled's pages during the
+        // copy; a copy that comes up short is taken again.
+        for attempt in 0..10 {
+            if attempt > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            let copy = reader::private_copy(dir)?;
+            let at = copy.path().to_path_buf();
+            let parts = open_store(&at, &opts).map_err(|e| unopenable(dir, e))?;
+            let journal = Self::from_parts(dir, &at, &opts, parts, None, Mode::Read(copy))?;
+            let live = lock::holder(dir).is_some_and(|h| h.alive_here());
+            if journal.damage().is_none() || !live {
+                return Ok(journal);
+            }
+            last = Some(journal);
+        }
+        Ok(last.expect("ten attempts"))
+    }
+
+    /// Returns what is wrong with a journal opened by [`Self::open_damaged`].
+    pub fn damage(&self) -> Option<&Damage> {
+        self.inner.damage.as_ref()
+    }
+
+    /// Returns true for a reader ([`Self::open_read`]): it cannot append.
+    pub fn is_reader(&self) -> bool {
+        self.inner.lock.is_none()
+    }
+
+    /// Reads the metadata, the tail and the witness, and builds the journal.
     fn from_parts(
         dir: &Path,
+        db_dir: &Path,
         opts: &OpenOptions,
         store: Store,
-        lock: LockGuard,
+        lock: Option<LockGuard>,
+        mode: Mode,
     ) -> Result<Journal> {
         let tree = &store.tree;
+        let not_ours = |what: &str| Error::Damaged {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "its database holds no {what}: it is not an ovn-migrate journal, or it lost its start"
+            ),
+            witness_seq: None,
+            witness_hash: None,
+            readable: 0,
+        };
         let target_bytes = tree
             .get(keys::META_TARGET)
             .map_err(Error::sled(dir))?
-            .ok_or_else(|| Error::NotAJournal(dir.to_path_buf()))?;
+            .ok_or_else(|| not_ours("target"))?;
         let target: Target = serde_json::from_slice(&target_bytes).map_err(Error::Json)?;
         let run_id = tree
             .get(keys::META_RUN)
             .map_err(Error::sled(dir))?
             .map(|v| String::from_utf8_lossy(&v).into_owned())
-            .ok_or_else(|| Error::NotAJournal(dir.to_path_buf()))?;
+            .ok_or_else(|| not_ours("run id"))?;
         let genesis = genesis(&run_id, &target.fingerprint());
         let mut writer = Writer {
             since_checkpoint: 0,
@@ -221,24 +336,69 @@ impl Journal {
             head: genesis,
             sealed: None,
             poisoned: false,
+            witness: None,
+            witnessed: 0,
         };
+        let mut last_version = 0;
         if let Some(last) = tree
             .range(keys::EVENTS_START..=keys::EVENTS_END)
             .next_back()
         {
             let (k, v) = last.map_err(Error::sled(dir))?;
             let seq = keys::seq_of(&k).expect("event key");
-            let (_, _, event, hash) =
+            let (version, _, event, hash) =
                 format::decode(&v).map_err(|reason| Error::Corrupt { seq, reason })?;
             writer.next = seq + 1;
             writer.head = hash;
+            last_version = version;
             if matches!(event, Event::RunSealed { .. }) {
                 writer.sealed = Some(seq);
             }
         }
+        let required = last_version >= 3
+            || tree
+                .contains_key(keys::META_WITNESS)
+                .map_err(Error::sled(dir))?;
+        let sled_head = (writer.next - 1, writer.head);
+        let hash_at = |seq: Seq| -> Option<ChainHash> {
+            let v = tree.get(keys::event(seq)).ok()??;
+            format::split(&v).ok().map(|r| r.hash)
+        };
+        let checked = witness::check(db_dir, &genesis, sled_head, hash_at, required);
+        let (mut limit, mut damage) = (None, None);
+        match (&mode, checked) {
+            (Mode::Write, Err(d)) => return Err(d.into_error(dir)),
+            (Mode::Write, Ok(witnessed)) => {
+                writer.witness = Some(match witnessed {
+                    Some(_) => Witness::open(dir)?,
+                    None if !dir.join(witness::FILE).exists() => {
+                        // A journal from before the witness: it gets one now.
+                        let mut w = Witness::create(dir, &genesis)?;
+                        w.record(sled_head.0, &sled_head.1)?;
+                        tree.insert(keys::META_WITNESS, witness::FILE.as_bytes())
+                            .map_err(Error::sled(dir))?;
+                        w
+                    }
+                    None => Witness::open(dir)?,
+                });
+                writer.witnessed = witnessed.map_or(sled_head.0, |w| w.0);
+            }
+            (Mode::Read(_), Ok(witnessed)) => {
+                if let Some((seq, hash)) = witnessed {
+                    limit = Some(seq);
+                    writer.next = seq + 1;
+                    writer.head = hash;
+                    if writer.sealed.is_some_and(|s| s > seq) {
+                        writer.sealed = None;
+                    }
+                }
+            }
+            (Mode::Read(_), Err(d)) => damage = Some(d),
+        }
         Ok(Journal {
             inner: Arc::new(Inner {
                 dir: dir.to_path_buf(),
+                db_dir: db_dir.to_path_buf(),
                 opts: opts.clone(),
                 store: RwLock::new(Some(store)),
                 target,
@@ -246,6 +406,12 @@ impl Journal {
                 genesis,
                 writer: Mutex::new(writer),
                 lock,
+                _copy: match mode {
+                    Mode::Read(copy) => Some(copy),
+                    Mode::Write => None,
+                },
+                limit,
+                damage,
             }),
         })
     }
@@ -272,7 +438,7 @@ impl Journal {
 
     /// Returns the stale holder this process displaced on open, if any.
     pub fn broke_lock(&self) -> Option<&Holder> {
-        self.inner.lock.broke.as_ref()
+        self.inner.lock.as_ref().and_then(|l| l.broke.as_ref())
     }
 
     /// Returns the last seq (0 when empty) and the head of the chain.
@@ -308,16 +474,43 @@ impl Journal {
     /// Makes everything appended so far durable.
     pub fn sync(&self) -> Result<()> {
         let mut w = self.inner.writer.lock().expect("journal writer");
+        self.writable(&w)?;
+        let _copy_lock = w.witness.as_ref().map(|x| x.lock_for_write()).transpose()?;
         self.make_durable(&mut w)
     }
 
-    /// Flushes sled and `fdatasync`s its file; a failure poisons the journal.
+    /// Refuses to write through a reader or a poisoned journal.
+    fn writable(&self, w: &Writer) -> Result<()> {
+        if self.is_reader() {
+            return Err(Error::ReadOnly(self.inner.dir.clone()));
+        }
+        if w.poisoned {
+            return Err(Error::Io {
+                what: "write to the journal: an earlier flush failed; reopen it",
+                path: self.inner.dir.clone(),
+                source: std::io::Error::other("journal poisoned"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Flushes sled, `fdatasync`s its file, then appends the new head to the
+    /// witness and `fdatasync`s that; a failure poisons the journal.
     fn make_durable(&self, w: &mut Writer) -> Result<()> {
-        let dir = &self.inner.dir;
+        let dir = &self.inner.db_dir;
         let res = self.with_store(|st| {
             st.db.flush().map_err(Error::sled(dir))?;
             sync_external_blobs(dir)?;
             st.dbfile.sync()
+        });
+        let head = w.next - 1;
+        let res = res.and_then(|_| match w.witness.as_mut() {
+            Some(wit) if head > w.witnessed => {
+                wit.record(head, &w.head)?;
+                w.witnessed = head;
+                Ok(())
+            }
+            _ => Ok(()),
         });
         if res.is_err() {
             w.poisoned = true;
@@ -332,12 +525,14 @@ impl Journal {
     /// Appends call it every [`CHECKPOINT_EVERY`] records.
     pub fn checkpoint(&self) -> Result<()> {
         let mut w = self.inner.writer.lock().expect("journal writer");
+        self.writable(&w)?;
+        let _copy_lock = w.witness.as_ref().map(|x| x.lock_for_write()).transpose()?;
         self.make_durable(&mut w)?;
         self.checkpoint_locked(&mut w)
     }
 
     fn checkpoint_locked(&self, w: &mut Writer) -> Result<()> {
-        let dir = &self.inner.dir;
+        let dir = &self.inner.db_dir;
         let mut slot = self.inner.store.write().expect("journal store");
         if let Some(old) = slot.take() {
             old.db.flush().map_err(Error::sled(dir))?;
@@ -372,13 +567,7 @@ impl Journal {
     fn append_inner(&self, events: &[Event], durable: bool) -> Result<RangeInclusive<Seq>> {
         let dir = &self.inner.dir;
         let mut w = self.inner.writer.lock().expect("journal writer");
-        if w.poisoned {
-            return Err(Error::Io {
-                what: "append to the journal: an earlier flush failed; reopen it",
-                path: dir.clone(),
-                source: std::io::Error::other("journal poisoned"),
-            });
-        }
+        self.writable(&w)?;
         if let Some(at) = w.sealed {
             return Err(Error::Sealed(at));
         }
@@ -431,6 +620,7 @@ impl Journal {
         for (op, state) in &ops {
             batch.insert(keys::prefixed(b'o', op.0.as_bytes()), &state.encode());
         }
+        let _copy_lock = w.witness.as_ref().map(|x| x.lock_for_write()).transpose()?;
         self.with_store(|st| st.tree.apply_batch(batch).map_err(Error::sled(dir)))?;
         // The batch is in sled's memory now: move the writer on whatever the flush does.
         w.since_checkpoint += seq - w.next;
@@ -478,6 +668,9 @@ impl Journal {
 
     /// Reads record `seq`.
     pub fn read(&self, seq: Seq) -> Result<Option<Recorded>> {
+        if self.inner.limit.is_some_and(|l| seq > l) {
+            return Ok(None);
+        }
         let v = self.with_store(|st| {
             st.tree
                 .get(keys::event(seq))
@@ -501,6 +694,7 @@ impl Journal {
         from: Seq,
     ) -> impl Iterator<Item = Result<(Vec<u8>, sled::IVec)>> + '_ {
         let mut next = Some(from);
+        let end = keys::event(self.inner.limit.unwrap_or(u64::MAX));
         let mut page: std::collections::VecDeque<Result<(Vec<u8>, sled::IVec)>> =
             Default::default();
         std::iter::from_fn(move || {
@@ -508,11 +702,7 @@ impl Journal {
                 let start = next?;
                 let read = self.with_store(|st| {
                     let mut out = Vec::with_capacity(1024);
-                    for kv in st
-                        .tree
-                        .range(keys::event(start)..=keys::EVENTS_END)
-                        .take(1024)
-                    {
+                    for kv in st.tree.range(keys::event(start)..=end).take(1024) {
                         let (k, v) = kv.map_err(Error::sled(&self.inner.dir))?;
                         out.push((k.to_vec(), v));
                     }
@@ -580,6 +770,9 @@ impl Journal {
     /// Buffered: durable with the next durable append, which should be the
     /// `SnapshotRecorded` event that references it.
     pub fn put_blob(&self, bytes: &[u8]) -> Result<BlobHash> {
+        if self.is_reader() {
+            return Err(Error::ReadOnly(self.inner.dir.clone()));
+        }
         let hash = BlobHash::of(bytes);
         let dir = &self.inner.dir;
         let manifest_key = keys::prefixed(b'B', &hash.0);
@@ -599,6 +792,8 @@ impl Journal {
         let mut manifest = (bytes.len() as u64).to_be_bytes().to_vec();
         manifest.extend_from_slice(&count.to_be_bytes());
         batch.insert(manifest_key, manifest);
+        let w = self.inner.writer.lock().expect("journal writer");
+        let _copy_lock = w.witness.as_ref().map(|x| x.lock_for_write()).transpose()?;
         self.with_store(|st| st.tree.apply_batch(batch).map_err(Error::sled(dir)))?;
         Ok(hash)
     }
@@ -725,22 +920,89 @@ struct Store {
 /// Records between automatic checkpoints (see [`Journal::checkpoint`]).
 const CHECKPOINT_EVERY: u64 = 25_000;
 
+/// How a journal was opened.
+enum Mode {
+    /// By its writer, which holds the lock.
+    Write,
+    /// By a reader, on this private copy.
+    Read(tempfile::TempDir),
+}
+
+/// Checks that `dir` holds a journal: a `db` file (a witness without one is damage).
+fn present(dir: &Path) -> Result<()> {
+    if dir.join("db").exists() {
+        return Ok(());
+    }
+    if dir.join(witness::FILE).exists() {
+        let w = witness::read(dir).ok().and_then(|w| w.head);
+        return Err(Damage {
+            reason: "its database file `db` is missing, but its head witness is there".into(),
+            witness: w,
+            readable: 0,
+        }
+        .into_error(dir));
+    }
+    Err(Error::NotAJournal(dir.to_path_buf()))
+}
+
+/// Maps sled's refusal to open a `db` that exists: damage when its bytes are
+/// not a valid sled database, else the error as it is.
+fn unopenable(dir: &Path, e: Error) -> Error {
+    let damaged = match &e {
+        Error::Sled { source, .. } => match source {
+            sled::Error::Corruption { .. }
+            | sled::Error::Unsupported(_)
+            | sled::Error::ReportableBug(_) => true,
+            sled::Error::Io(io) => matches!(
+                io.kind(),
+                std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData
+            ),
+            _ => false,
+        },
+        _ => false,
+    };
+    if !damaged {
+        return e;
+    }
+    Damage {
+        reason: format!(
+            "sled cannot open its database file `db` ({}): it is not a sled database, or its bytes were altered",
+            match &e {
+                Error::Sled { source, .. } => source.to_string(),
+                other => other.to_string(),
+            }
+        ),
+        witness: witness::read(dir).ok().and_then(|w| w.head),
+        readable: 0,
+    }
+    .into_error(dir)
+}
+
 /// Takes the lock and opens sled in `dir`.
 fn open_parts(dir: &Path, opts: &OpenOptions) -> Result<(Store, LockGuard)> {
     let me = Holder::me(&opts.tool_version);
     let lock = lock::acquire(dir, &me, opts.break_lock.as_deref())?;
-    Ok((open_store(dir, opts)?, lock))
+    let store = open_store(dir, opts).map_err(|e| unopenable(dir, e))?;
+    Ok((store, lock))
 }
 
-/// Opens sled in `dir` (the caller holds the journal's lock).
+/// Opens sled in `dir` (the caller holds the journal's lock, or `dir` is a reader's copy).
 fn open_store(dir: &Path, opts: &OpenOptions) -> Result<Store> {
-    let db = sled::Config::new()
-        .path(dir)
-        .cache_capacity(opts.cache_bytes)
-        .flush_every_ms(Some(500))
-        .mode(sled::Mode::HighThroughput)
-        .open()
-        .map_err(Error::sled(dir))?;
+    let db = std::panic::catch_unwind(|| {
+        sled::Config::new()
+            .path(dir)
+            .cache_capacity(opts.cache_bytes)
+            // No background flusher: sled writes its files only inside the
+            // journal's appends, under the copy lock readers respect.
+            .flush_every_ms(None)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+    })
+    .map_err(|_| Error::Sled {
+        path: dir.to_path_buf(),
+        source: sled::Error::ReportableBug("sled panicked while opening the database".into()),
+    })?
+    .map_err(Error::sled(dir))?;
     let tree = db.open_tree("journal").map_err(Error::sled(dir))?;
     db.flush().map_err(Error::sled(dir))?;
     let dbfile = DbFile::open(dir)?;

@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::event::{Event, Seq};
 use crate::format;
 use crate::keys;
-use crate::store::{Journal, OpenOptions};
+use crate::store::Journal;
 
 /// What verification found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -28,6 +28,15 @@ pub enum VerifyStatus {
     Unsealed { last: Seq },
     /// The chain breaks at `seq`.
     Broken { seq: Seq, reason: String },
+    /// The database came up short of, or differs from, its head witness
+    /// (or the witness is missing or another journal's): records that were
+    /// made durable cannot be read. `records` counts those that link.
+    Damaged {
+        reason: String,
+        witness_seq: Option<Seq>,
+        witness_hash: Option<String>,
+        readable: Seq,
+    },
 }
 
 /// The result of verifying a journal.
@@ -47,9 +56,11 @@ impl VerifyReport {
     }
 }
 
-/// Opens the journal in `dir` (taking its lock) and verifies it.
+/// Verifies the journal in `dir` without writing to it (a reader's private
+/// copy, [`Journal::open_damaged`]): a damaged journal is reported as
+/// [`VerifyStatus::Damaged`]; one sled cannot open at all is [`crate::Error::Damaged`].
 pub fn verify(dir: &Path) -> Result<VerifyReport> {
-    let journal = Journal::open_any(dir, &OpenOptions::default())?;
+    let journal = Journal::open_damaged(dir)?;
     verify_journal(&journal)
 }
 
@@ -121,9 +132,15 @@ pub fn verify_journal(journal: &Journal) -> Result<VerifyReport> {
         expected += 1;
     }
     let records = expected - 1;
-    let status = match sealed {
-        Some(seal) => VerifyStatus::Sealed { seal },
-        None => VerifyStatus::Unsealed { last: records },
+    let status = match (journal.damage(), sealed) {
+        (Some(d), _) => VerifyStatus::Damaged {
+            reason: d.reason.clone(),
+            witness_seq: d.witness.map(|w| w.0),
+            witness_hash: d.witness.map(|w| w.1.to_string()),
+            readable: d.readable,
+        },
+        (None, Some(seal)) => VerifyStatus::Sealed { seal },
+        (None, None) => VerifyStatus::Unsealed { last: records },
     };
     Ok(VerifyReport {
         records,

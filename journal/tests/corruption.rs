@@ -84,16 +84,29 @@ fn missing_record_is_a_gap_and_missing_tail_is_unsealed() {
     tree.remove(event_key(10)).unwrap();
     db.flush().unwrap();
     drop((tree, db));
-    // Losing the tail of an unsealed run is indistinguishable from a shorter run…
-    assert_eq!(
-        verify(tmp.path()).unwrap().status,
-        VerifyStatus::Unsealed { last: 9 }
-    );
+    // Losing the tail of an unsealed run is no longer a shorter run: the
+    // head witness remembers record 10…
+    match verify(tmp.path()).unwrap().status {
+        VerifyStatus::Damaged {
+            witness_seq,
+            readable,
+            reason,
+            ..
+        } => {
+            assert_eq!((witness_seq, readable), (Some(10), 9), "{reason}");
+            assert!(reason.contains("only up to 9"), "{reason}");
+        }
+        other => panic!("expected damage, got {other:?}"),
+    }
+    assert!(matches!(
+        Journal::open(tmp.path(), &target("c1"), &OpenOptions::default()),
+        Err(journal::Error::Damaged { readable: 9, .. })
+    ));
     let (db, tree) = raw_tree(tmp.path());
     tree.remove(event_key(3)).unwrap();
     db.flush().unwrap();
     drop((tree, db));
-    // …but a hole in the middle is not.
+    // …and a hole in the middle breaks the chain.
     let (at, reason) = broken_at(tmp.path());
     assert_eq!(at, 3);
     assert!(reason.contains("missing"), "{reason}");
@@ -119,12 +132,16 @@ fn truncating_a_sealed_run_is_detected() {
     tree.remove(event_key(3)).unwrap();
     db.flush().unwrap();
     drop((tree, db));
-    // Without its seal the run reads as an unsealed tail: verify says so, and
-    // a reader expecting a finished run knows records were lost.
-    assert_eq!(
+    // Without its seal the run would read as an unsealed tail; the witness
+    // says the seal was made durable.
+    assert!(matches!(
         verify(tmp.path()).unwrap().status,
-        VerifyStatus::Unsealed { last: 2 }
-    );
+        VerifyStatus::Damaged {
+            witness_seq: Some(3),
+            readable: 2,
+            ..
+        }
+    ));
 }
 
 #[test]

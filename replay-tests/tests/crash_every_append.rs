@@ -6,13 +6,22 @@
 //!
 //! The kill comes from the tool itself (`OVN_MIGRATE_KILL_AT_APPEND=<seq>`:
 //! `kill -9` of its own pid right after the append of record `seq` became
-//! durable), so every append is hit exactly, whatever the timing.
+//! durable), so every append is hit exactly, whatever the timing. Resuming
+//! needs no flag: the dead process's lock is taken over and journaled.
 
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use journal::{Event, Journal};
 use replay_tests::{Rig, check_journal, current_journal, describe, small};
+
+/// Returns true when the journal in `dir` records a lock taken over from a dead holder.
+fn recovered_lock(dir: &Path) -> bool {
+    let j = Journal::open_read(dir).unwrap();
+    j.iter(1)
+        .any(|r| matches!(r.unwrap().event, Event::LockRecovered { .. }))
+}
 
 const BIN: &str = env!("CARGO_BIN_EXE_ovn-migrate-replay");
 
@@ -51,15 +60,24 @@ fn killed_at_every_append_and_resumed_ends_like_an_uninterrupted_run() {
                     continue;
                 }
             }
-            // As the error's hint tells an operator: name the dead holder to break its lock.
-            let stale = current_journal(&rig.state)
-                .and_then(|d| journal::lock::holder(&d))
-                .map(|h| h.id());
-            let extra: Vec<&str> = match &stale {
-                Some(id) => vec!["--break-lock", id],
-                None => vec![],
+            // `kill -9` then `kuryr resume`, with no flag: the dead holder's
+            // lock is taken over (and journaled as LockRecovered). Before
+            // the journal was planned there is nothing to resume: run again.
+            let journal = current_journal(&rig.state);
+            let resumed = match &journal {
+                Some(_) => rig.resume(bin, &[]),
+                None => rig.run(bin, &[], None),
             };
-            let resumed = rig.run(bin, &extra, None);
+            if let Some(dir) = &journal
+                && resumed.status.success()
+                && first.status.signal() == Some(9)
+                && !recovered_lock(dir)
+            {
+                failures
+                    .lock()
+                    .unwrap()
+                    .push(format!("kill at {k}: no LockRecovered in the journal"));
+            }
             let mut problems = Vec::new();
             if !resumed.status.success() {
                 problems.push(format!("resume failed: {}", describe(&resumed)));

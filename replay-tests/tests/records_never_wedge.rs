@@ -25,14 +25,6 @@ fn events(rig: &Rig) -> (Journal, Vec<Event>) {
     (j, evs)
 }
 
-/// The `--break-lock` argument a resume after a kill needs, if any.
-fn break_lock(rig: &Rig) -> Vec<String> {
-    current_journal(&rig.state)
-        .and_then(|d| journal::lock::holder(&d))
-        .map(|h| vec!["--break-lock".to_string(), h.id()])
-        .unwrap_or_default()
-}
-
 #[test]
 fn an_ambiguous_m3_with_a_large_operator_network_stops_for_the_operator() {
     let bin = Path::new(BIN);
@@ -61,9 +53,7 @@ fn an_ambiguous_m3_with_a_large_operator_network_stops_for_the_operator() {
             n["metadata"]["annotations"]["example.com/notes"] = json!("n".repeat(5800));
         })
         .unwrap();
-    let extra = break_lock(&rig);
-    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
-    let out = rig.resume(bin, &extra);
+    let out = rig.resume(bin, &[]);
     assert_eq!(code(&out), 6, "{}", describe(&out));
     assert_eq!(
         replay_tests::count(&rig.calls(), "PATCH /apis/operator.openshift.io"),

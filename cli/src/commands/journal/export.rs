@@ -138,7 +138,7 @@ pub fn run(args: ExportArgs, ctx: &Context) -> Result<i32> {
         with_blobs: args.with_blobs,
         exported_by: env!("CARGO_PKG_VERSION").into(),
     };
-    let manifest = bundle::export(&opened.journal, &out, &opts).map_err(export_error)?;
+    let manifest = bundle::export(&opened, &out, &opts).map_err(export_error)?;
     drop(opened);
     let doc = ExportDoc {
         journal: dir,

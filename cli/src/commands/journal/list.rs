@@ -1,11 +1,10 @@
 //! `ovn-migrate journal list`: the journals under the state directory.
 //!
-//! Each journal directory (`<state-dir>/<cluster-id>/<run-id>/`) is opened
-//! with [`journal::Journal::open_any`] to read its run id, workflow, record
-//! count and seal, then closed. A journal whose lock another process holds is
-//! not an error here: it is listed with its holder (from
-//! [`journal::lock::holder`]), its workflow taken from the cluster's `current`
-//! file, and its counts unknown. Nothing in the journals is changed.
+//! Each journal directory (`<state-dir>/<cluster-id>/<run-id>/`) is read with
+//! [`journal::Journal::open_read`] (a private copy: no lock taken, nothing
+//! written) for its run id, workflow, record count and seal. A journal a run
+//! is using is listed with its holder (from [`journal::lock::holder`]) and
+//! its counts up to the last durable head. Nothing in the journals is changed.
 
 use std::path::PathBuf;
 
@@ -16,7 +15,7 @@ use crate::context::Context;
 use crate::error::{CliError, Result};
 use crate::exit::ExitCode;
 use crate::state::{self, FoundJournal};
-use journal::{Event, Journal, LockError, OpenOptions};
+use journal::{Event, Journal};
 
 /// List the journals under the state directory.
 ///
@@ -63,7 +62,14 @@ pub fn inspect(found: &FoundJournal) -> Listed {
         error: None,
         dir: found.dir.clone(),
     };
-    match Journal::open_any(&found.dir, &OpenOptions::default()) {
+    listed.lock_holder = journal::lock::holder(&found.dir).map(|h| {
+        if h.alive_here() {
+            h.to_string()
+        } else {
+            format!("{h} (not running here; stale or remote)")
+        }
+    });
+    match Journal::open_read(&found.dir) {
         Ok(j) => {
             listed.cluster_id = j.target().cluster_id.clone();
             listed.run_id = j.run_id().to_string();
@@ -74,14 +80,6 @@ pub fn inspect(found: &FoundJournal) -> Listed {
             {
                 listed.workflow = Some(workflow);
             }
-        }
-        Err(journal::Error::Locked(LockError::Held { holder, .. })) => {
-            listed.lock_holder = Some(holder.to_string());
-        }
-        Err(journal::Error::Locked(
-            LockError::Stale { holder, .. } | LockError::OtherHost { holder, .. },
-        )) => {
-            listed.lock_holder = Some(format!("{holder} (not running here; stale or remote)"));
         }
         Err(e) => listed.error = Some(CliError::from(e).message().to_string()),
     }

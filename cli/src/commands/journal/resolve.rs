@@ -1,7 +1,7 @@
 //! Which journal a forensic command reads: a path given on the command line,
 //! or `--run R` looked up under the state directory ([`state::find_journals`],
-//! as `journal list` does), and how it is opened: read-only in intent, for
-//! `show` and `export`.
+//! as `journal list` does), and how `show` and `export` open it: as a
+//! reader, which takes no lock and writes nothing.
 
 use std::path::{Path, PathBuf};
 
@@ -58,82 +58,12 @@ pub fn find_run(state_dir: &Path, run: &str) -> Result<PathBuf> {
     }
 }
 
-/// A journal opened for reading, on a private copy of its directory that is
-/// removed when this is dropped.
-pub struct ReadOnly {
-    /// The journal, opened on the copy (dropped before the copy is removed).
-    pub journal: journal::Journal,
-    _copy: CopyDir,
-}
-
-impl ReadOnly {
-    /// Returns where the copy is.
-    #[cfg(test)]
-    fn copy_dir(&self) -> &Path {
-        &self._copy.0
-    }
-}
-
-struct CopyDir(PathBuf);
-
-impl Drop for CopyDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Opens the journal in `dir` for reading without touching it: its files
-/// (all but the lock and its note) are copied into a private temporary
-/// directory and the copy is opened, so no lock is taken, nothing in `dir`
-/// changes, and a journal in use by a run or left by a crashed one can be
-/// read (up to what its writer had written). sled recovers the copy as it
-/// would the original after a crash.
-///
-/// This stands in for the journal's own read-only access (the journal
-/// integrity work), which keeps the durable head outside sled.
-pub fn open(dir: &Path) -> Result<ReadOnly> {
-    if !dir.join("db").is_file() {
-        return Err(journal::Error::NotAJournal(dir.to_path_buf()).into());
-    }
-    let copy = CopyDir(std::env::temp_dir().join(format!(
-        "ovn-migrate-read-{}-{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    )));
-    state::ensure_private_dir(&copy.0).map_err(|e| copy_error(dir, &e))?;
-    copy_tree(dir, &copy.0).map_err(|e| copy_error(dir, &e))?;
-    let journal = journal::Journal::open_any(&copy.0, &journal::OpenOptions::default())?;
-    Ok(ReadOnly {
-        journal,
-        _copy: copy,
-    })
-}
-
-fn copy_error(dir: &Path, e: &std::io::Error) -> CliError {
-    CliError::config(format!(
-        "failed to copy the journal at {} for reading: {e}",
-        dir.display()
-    ))
-    .with_hint("check that the journal is readable and that the temporary directory has space")
-}
-
-/// Copies the files of a journal directory, except its lock and lock note.
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if name == "lock" || name == "lock.holder" {
-            continue;
-        }
-        let target = to.join(&name);
-        if entry.file_type()?.is_dir() {
-            state::ensure_private_dir(&target)?;
-            copy_tree(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
+/// Opens the journal in `dir` for reading ([`journal::Journal::open_read`]):
+/// on a private copy, so no lock is taken and nothing in `dir` changes, on a
+/// live run (up to its durable head), a crashed one or a sealed one. A
+/// damaged journal is refused, naming the damage.
+pub fn open(dir: &Path) -> Result<journal::Journal> {
+    Ok(journal::Journal::open_read(dir)?)
 }
 
 #[cfg(test)]
@@ -141,7 +71,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reading_copies_the_journal_and_leaves_it_untouched() {
+    fn reading_a_journal_in_use_leaves_it_untouched() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("j");
         let run = journal::RunInfo {
@@ -171,11 +101,9 @@ mod tests {
         let before = listing(&dir);
         // The writer still holds the journal: a reader gets in all the same.
         let read = open(&dir).unwrap();
-        assert_eq!(read.journal.head().0, 1);
-        let copy = read.copy_dir().to_path_buf();
-        assert!(copy.join("db").exists());
+        assert_eq!(read.head().0, 1);
+        assert!(read.is_reader());
         drop(read);
-        assert!(!copy.exists(), "the copy is removed");
         assert_eq!(listing(&dir), before, "nothing in the journal changed");
         drop(writer);
         assert!(open(&tmp.path().join("absent")).is_err());

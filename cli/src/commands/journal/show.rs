@@ -51,7 +51,8 @@ pub struct ShowDoc {
     /// `journal` or `bundle`.
     pub kind: &'static str,
     pub cluster_id: String,
-    /// `sealed`, `unsealed` or `broken`.
+    /// `sealed`, `unsealed`, `broken` or `damaged` (the database holds less
+    /// than its head witness says was made durable).
     pub chain: &'static str,
     /// Records that verify (and are shown).
     pub verified_records: u64,
@@ -130,8 +131,9 @@ fn load(dir: &std::path::Path) -> Result<Loaded> {
             plan,
         });
     }
-    let read = super::resolve::open(dir)?;
-    let j = &read.journal;
+    // A damaged journal is shown too, up to what links (`verify` says the rest).
+    let read = journal::Journal::open_damaged(dir)?;
+    let j = &read;
     let report = journal::verify_journal(j)?;
     let mut records = Vec::with_capacity(report.records as usize);
     for r in j.iter(1).take(report.records as usize) {
@@ -245,6 +247,11 @@ impl ShowDoc {
             out.push(format!("started:  {at} by {by}"));
         }
         let chain = match (self.chain, self.broken_at) {
+            ("damaged", _) => format!(
+                "DAMAGED: {}; only the {} records that link are shown",
+                self.broken_reason.as_deref().unwrap_or("?"),
+                self.verified_records
+            ),
             ("broken", Some(at)) => format!(
                 "BROKEN at record {at}: {}; only the {} records before it are shown",
                 self.broken_reason.as_deref().unwrap_or("?"),
@@ -350,6 +357,11 @@ pub fn run(args: ShowArgs, ctx: &Context) -> Result<i32> {
         VerifyStatus::Sealed { .. } => ("sealed", None, None),
         VerifyStatus::Unsealed { .. } => ("unsealed", None, None),
         VerifyStatus::Broken { seq, reason } => ("broken", Some(*seq), Some(reason.clone())),
+        VerifyStatus::Damaged { reason, .. } => (
+            "damaged",
+            Some(loaded.report.records + 1),
+            Some(reason.clone()),
+        ),
     };
     let doc = ShowDoc {
         source: dir,

@@ -1,10 +1,12 @@
 //! `ovn-migrate journal verify <DIR>`: recompute every link of a journal's chain.
 //!
-//! Opens the journal read-only in intent (it takes the journal's lock, so a
-//! journal in use by a running migration is refused with that run's holder),
-//! walks every record with [`journal::verify_journal`] and prints the report.
-//! The exit code says whether the chain is whole: [`ExitCode::OK`] for a whole
-//! chain, sealed or not, [`ExitCode::JOURNAL_CORRUPT`] for a broken one.
+//! Reads the journal without writing to it ([`journal::verify`] works on a
+//! private copy: no lock, no chmod; a journal in use by a running migration
+//! is read up to its last durable head), walks every record and compares the
+//! database with its head witness, and prints the report. The exit code says
+//! whether the journal is whole: [`ExitCode::OK`] for a whole chain, sealed
+//! or not, [`ExitCode::JOURNAL_CORRUPT`] for a broken chain or a damaged
+//! journal (records made durable that cannot be read).
 
 use std::path::PathBuf;
 
@@ -18,9 +20,11 @@ use journal::{VerifyReport, VerifyStatus};
 
 /// Verify a journal's hash chain, record by record.
 ///
-/// Reports whether every record links to the one before it, and whether the
-/// run was sealed. Exits 0 when the chain is whole (sealed or not) and 9 when
-/// it is broken. The journal must not be in use by a running migration.
+/// Reports whether every record links to the one before it, whether the
+/// database holds every record its head witness says was made durable, and
+/// whether the run was sealed. Exits 0 when the journal is whole (sealed or
+/// not) and 9 when it is broken or damaged. Writes nothing: it works on a
+/// read-only copy, and on a journal a run is using.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// The journal directory (`<state-dir>/<cluster-id>/<run-id>`), or a
@@ -35,7 +39,7 @@ pub struct VerifyDoc {
     pub journal: PathBuf,
     pub cluster_id: String,
     pub run_id: String,
-    /// `"sealed"`, `"unsealed"` or `"broken"`.
+    /// `"sealed"`, `"unsealed"`, `"broken"` or `"damaged"`.
     pub status: &'static str,
     /// True when every record links (sealed or unsealed).
     pub whole: bool,
@@ -48,30 +52,48 @@ pub struct VerifyDoc {
     pub seal: Option<u64>,
     /// Seq where the chain breaks, when broken.
     pub broken_at: Option<u64>,
-    /// Why it breaks there, when broken.
+    /// Why it breaks there, when broken; what is wrong, when damaged.
     pub reason: Option<String>,
+    /// The head witness's last durable seq and hash, when damaged.
+    pub witness_seq: Option<u64>,
+    pub witness_hash: Option<String>,
+    /// The last seq sled could read, when damaged.
+    pub readable: Option<u64>,
 }
 
 impl VerifyDoc {
     /// Returns the document for `report` on the journal at `dir`.
     pub fn new(dir: PathBuf, cluster_id: String, run_id: String, report: VerifyReport) -> Self {
+        let (mut witness_seq, mut witness_hash, mut readable) = (None, None, None);
         let (status, seal, broken_at, reason) = match report.status {
             VerifyStatus::Sealed { seal } => ("sealed", Some(seal), None, None),
             VerifyStatus::Unsealed { .. } => ("unsealed", None, None, None),
             VerifyStatus::Broken { seq, reason } => ("broken", None, Some(seq), Some(reason)),
+            VerifyStatus::Damaged {
+                reason,
+                witness_seq: ws,
+                witness_hash: wh,
+                readable: r,
+            } => {
+                (witness_seq, witness_hash, readable) = (ws, wh, Some(r));
+                ("damaged", None, None, Some(reason))
+            }
         };
         VerifyDoc {
             journal: dir,
             cluster_id,
             run_id,
             status,
-            whole: status != "broken",
+            whole: status == "sealed" || status == "unsealed",
             sealed: status == "sealed",
             records: report.records,
             head: report.head,
             seal,
             broken_at,
             reason,
+            witness_seq,
+            witness_hash,
+            readable,
         }
     }
 
@@ -86,6 +108,11 @@ impl VerifyDoc {
                 "whole, not sealed: all {} records link; the run is in progress or was \
                  interrupted (records after {}, if any were written, cannot be told from never written)",
                 self.records, self.records
+            ),
+            ("damaged", _, _) => format!(
+                "DAMAGED: {}\n  the {} records sled could read link",
+                self.reason.as_deref().unwrap_or("unknown"),
+                self.records
             ),
             (_, _, at) => format!(
                 "BROKEN at record {}: {}\n  the {} records before it link",
@@ -119,7 +146,7 @@ pub fn run(args: VerifyArgs, ctx: &Context) -> Result<i32> {
     if journal::export::bundle::is_bundle(&dir) {
         return super::export::verify_bundle(&dir, ctx);
     }
-    let opened = journal::Journal::open_any(&dir, &journal::OpenOptions::default())?;
+    let opened = journal::Journal::open_damaged(&dir)?;
     let report = journal::verify_journal(&opened)?;
     let doc = VerifyDoc::new(
         dir,
@@ -134,6 +161,11 @@ pub fn run(args: VerifyArgs, ctx: &Context) -> Result<i32> {
             "hint: keep a copy of this directory before anything else, and do not resume \
              this run: its records cannot be trusted past the break",
         );
+        ctx.output.note(format!(
+            "hint: `ovn-migrate journal salvage {}` makes a new journal from the records that \
+             can be read, in which resume re-observes every operation not recorded done",
+            doc.journal.display()
+        ));
     }
     Ok(doc.exit_code())
 }

@@ -79,7 +79,9 @@ pub fn open_run(
     };
     let j = Journal::open(&dir, &session.target, &opts)?;
     if let Some(old) = j.broke_lock() {
-        ctx.output.note(format!("broke the stale lock of {old}"));
+        ctx.output.note(format!(
+            "took over the journal's lock from {old}, which is no longer running (journaled as LockRecovered)"
+        ));
     }
     Ok(Some((j, dir)))
 }

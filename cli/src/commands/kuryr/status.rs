@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use journal::{Event, Journal, OpenOptions};
+use journal::{Event, Journal};
 use serde_json::json;
 use steps::kuryr::migrate::WORKFLOW;
 
@@ -56,7 +56,7 @@ pub fn run(args: StatusArgs, ctx: &Context) -> Result<i32> {
         })?;
         return Ok(ExitCode::OK);
     }
-    let j = Journal::open_any(&dir, &OpenOptions::default())?;
+    let j = Journal::open_read(&dir)?;
     let (mut intents, mut done, mut skipped, mut failed, mut planned) = (0, 0, 0, 0, 0u32);
     let (mut first, mut last, mut step, mut paused) = (0i64, 0i64, String::new(), None::<String>);
     for r in j.iter(1) {
