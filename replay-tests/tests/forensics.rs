@@ -407,9 +407,16 @@ fn a_crashed_run_is_shown_exported_and_verified_without_touching_it() {
         "the readers changed nothing in the journal"
     );
     // And the run resumes from it as if no one had looked.
-    let stale = journal::lock::holder(&dir).unwrap().id();
-    let o = rig.resume(Path::new(BIN), &["--break-lock", &stale]);
+    let o = rig.resume(Path::new(BIN), &[]);
     assert!(o.status.success(), "{}", describe(&o));
+    // The resumed run's timeline says who resumed it, and that the dead
+    // run's lock was taken over.
+    let o = run(&["journal", "show", d]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("run resumed by"), "{text}");
+    assert!(text.contains("lock taken over from pid"), "{text}");
+    assert!(text.contains("run sealed: completed"), "{text}");
 }
 
 #[test]
