@@ -4,8 +4,8 @@
 //! Every line is an `activity` event with the mandatory `typeURI`, `id`,
 //! `eventTime`, `action`, `outcome`, `initiator`, `target` and `observer`:
 //!
-//! * `id` is a stable UUID of the run and seq, so exporting twice gives the
-//!   same ids; `eventTime` is pycadf's `%Y-%m-%dT%H:%M:%S.%f%z` in UTC;
+//! * `id` is a UUID made of the record's chain hash, so exporting twice
+//!   gives the same ids; `eventTime` is pycadf's `%Y-%m-%dT%H:%M:%S.%f%z` in UTC;
 //! * `action` comes from the taxonomy (`create`, `read`, `update`, `delete`,
 //!   `monitor`, `evaluate`, `start`, `stop`, `backup`, `allow`…), refined
 //!   with a sub-path (`update/reboot`), which the taxonomy allows;
@@ -174,7 +174,7 @@ pub fn write(stream: &Stream, rec: &Input<'_>, out: &mut Vec<u8>) {
     let ev = CadfEvent {
         type_uri: EVENT_TYPE_URI,
         event_type: "activity",
-        id: stable_uuid(&[b"event", stream.run_id.as_bytes(), &rec.seq.to_be_bytes()]),
+        id: super::record_uuid(&rec.hash),
         event_time: event_time(rec.at_ms),
         action: d.action,
         outcome: d.outcome,

@@ -483,8 +483,19 @@ pub fn stable_uuid(parts: &[&[u8]]) -> String {
         h.update(&(p.len() as u64).to_be_bytes());
         h.update(p);
     }
+    uuid_of(h.finalize().as_bytes())
+}
+
+/// Returns a record's identifier: a version-8 UUID made of the first 16
+/// bytes of its chain hash, which is unique to the record (its seq, its
+/// bytes, everything before it, the run and the target) and costs no hashing.
+pub fn record_uuid(hash: &crate::ChainHash) -> String {
+    uuid_of(&hash.0)
+}
+
+fn uuid_of(bytes: &[u8; 32]) -> String {
     let mut b = [0u8; 16];
-    b.copy_from_slice(&h.finalize().as_bytes()[..16]);
+    b.copy_from_slice(&bytes[..16]);
     b[6] = (b[6] & 0x0f) | 0x80;
     b[8] = (b[8] & 0x3f) | 0x80;
     let x = hex(&b);
