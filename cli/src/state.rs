@@ -135,11 +135,18 @@ pub fn set_current_run(cluster_dir: &Path, workflow: &str, run_id: &str) -> io::
         text.push_str(&format!("{w} {run}\n"));
     }
     let path = cluster_dir.join(CURRENT_FILE);
-    let tmp = cluster_dir.join(format!(".{CURRENT_FILE}.tmp"));
+    // Unique per process and call: concurrent `kuryr plan`s must not share it.
+    let tmp = cluster_dir.join(format!(
+        ".{CURRENT_FILE}.{}.{}.tmp",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    ));
     let mut f = fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .open(&tmp)?;
     f.write_all(text.as_bytes())?;

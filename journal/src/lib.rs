@@ -26,6 +26,7 @@ pub mod format;
 mod keys;
 pub mod lock;
 mod reader;
+pub mod salvage;
 mod secret;
 mod store;
 mod target;
@@ -40,6 +41,7 @@ pub use event::{
 };
 pub use keys::{MAX_OP_ID, MAX_RECORD};
 pub use lock::{Holder, LockError};
+pub use salvage::{Salvaged, salvage};
 pub use secret::Secret;
 pub use store::{Damage, Journal, MAX_IDENTIFIER, OpState, OpenOptions, Recorded, RunInfo};
 pub use target::Target;

@@ -454,20 +454,27 @@ impl Journal {
 
     /// Appends one event and makes it durable before returning its seq.
     pub fn append(&self, event: Event) -> Result<Seq> {
-        let seqs = self.append_inner(std::slice::from_ref(&event), true)?;
+        let seqs = self.append_inner(std::slice::from_ref(&event), true, None)?;
         Ok(*seqs.start())
     }
 
     /// Appends events and makes them all durable with one flush and one
     /// `fdatasync` (group commit); returns their seqs.
     pub fn append_group(&self, events: &[Event]) -> Result<RangeInclusive<Seq>> {
-        self.append_inner(events, true)
+        self.append_inner(events, true, None)
+    }
+
+    /// Appends events read from another journal with the times they were
+    /// first recorded at, buffered (for [`crate::salvage`] only).
+    pub(crate) fn append_as_recorded(&self, events: &[(i64, Event)]) -> Result<()> {
+        let (times, events): (Vec<i64>, Vec<Event>) = events.iter().cloned().unzip();
+        self.append_inner(&events, false, Some(&times)).map(|_| ())
     }
 
     /// Appends an event without waiting for durability (bulk writes such as
     /// snapshots); it is durable after the next durable append or [`Self::sync`].
     pub fn append_buffered(&self, event: Event) -> Result<Seq> {
-        let seqs = self.append_inner(std::slice::from_ref(&event), false)?;
+        let seqs = self.append_inner(std::slice::from_ref(&event), false, None)?;
         Ok(*seqs.start())
     }
 
@@ -564,7 +571,14 @@ impl Journal {
         }
     }
 
-    fn append_inner(&self, events: &[Event], durable: bool) -> Result<RangeInclusive<Seq>> {
+    /// The one function that appends: stamps the time (now, or for a
+    /// salvage the times given), chains, indexes, and makes durable.
+    fn append_inner(
+        &self,
+        events: &[Event],
+        durable: bool,
+        times: Option<&[i64]>,
+    ) -> Result<RangeInclusive<Seq>> {
         let dir = &self.inner.dir;
         let mut w = self.inner.writer.lock().expect("journal writer");
         self.writable(&w)?;
@@ -576,9 +590,10 @@ impl Journal {
         let mut ops: std::collections::BTreeMap<OpId, OpState> = Default::default();
         let (mut seq, mut head) = (w.next, w.head);
         let mut sealed = None;
-        let at_ms = now_ms();
-        for event in events {
+        let now = now_ms();
+        for (i, event) in events.iter().enumerate() {
             check_identifiers(event, dir)?;
+            let at_ms = times.and_then(|t| t.get(i).copied()).unwrap_or(now);
             let (rec, hash) = format::encode(event, at_ms, seq, &head)?;
             if rec.len() > keys::MAX_RECORD {
                 return Err(Error::TooLarge {
@@ -796,6 +811,20 @@ impl Journal {
         let _copy_lock = w.witness.as_ref().map(|x| x.lock_for_write()).transpose()?;
         self.with_store(|st| st.tree.apply_batch(batch).map_err(Error::sled(dir)))?;
         Ok(hash)
+    }
+
+    /// Returns the addresses of every blob in the store.
+    pub(crate) fn blob_hashes(&self) -> Result<Vec<BlobHash>> {
+        self.with_store(|st| {
+            let mut out = Vec::new();
+            for kv in st.tree.scan_prefix(b"B") {
+                let (k, _) = kv.map_err(Error::sled(&self.inner.dir))?;
+                if let Ok(h) = <[u8; 32]>::try_from(&k[1..]) {
+                    out.push(BlobHash(h));
+                }
+            }
+            Ok(out)
+        })
     }
 
     /// Returns a blob's bytes, checking them against their address.

@@ -141,3 +141,86 @@ fn swapped_witnesses_stop_resume_with_nothing_sent() {
     refused(bin, &a, "b's witness in a");
     refused(bin, &b, "a's witness in b");
 }
+
+#[test]
+fn salvage_then_resume_never_reboots_a_node_twice() {
+    let bin = Path::new(BIN);
+    let at = after_third_reboot(bin);
+    let k = killed(bin, at);
+    let reboots_before = replay_tests::count(&k.rig.calls(), "/action");
+    assert!(reboots_before >= 2, "{:?}", k.rig.calls());
+    // The case: 5,000 bytes cut off the db after the third reboot.
+    let db = k.dir.join("db");
+    let len = std::fs::metadata(&db).unwrap().len();
+    let f = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+    f.set_len(len - 5_000).unwrap();
+    drop(f);
+    refused(bin, &k, "db cut by 5,000 bytes");
+    let damaged_files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&k.dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap_or_default(),
+            )
+        })
+        .collect();
+
+    let out = k
+        .rig
+        .tool(bin, &["journal", "salvage", k.dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", describe(&out));
+    // The damaged journal was moved aside, every file as it was.
+    let parent = k.dir.parent().unwrap();
+    let run = k.dir.file_name().unwrap().to_string_lossy().into_owned();
+    let aside = std::fs::read_dir(parent)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{run}.damaged-"))
+        })
+        .expect("the damaged journal, moved aside");
+    for (name, bytes) in &damaged_files {
+        assert_eq!(
+            &std::fs::read(aside.join(name)).unwrap_or_default(),
+            bytes,
+            "salvage changed {name} of the damaged journal"
+        );
+    }
+    let new = current_journal(&k.rig.state).unwrap();
+    assert_eq!(new, k.dir, "the salvaged journal is the same run's");
+    let v = k
+        .rig
+        .tool(bin, &["journal", "verify", new.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(code(&v), 0, "{}", describe(&v));
+
+    // Resume: whatever the lost records held, no node is rebooted twice. A
+    // reboot whose records were lost stops for the operator (exit 6).
+    let out = k.rig.resume(bin, &[]);
+    let c = code(&out);
+    assert!(c == 0 || c == 6, "{}", describe(&out));
+    for (call, n) in k.rig.calls() {
+        if call.contains("/action") {
+            assert_eq!(n, 1, "{call} sent {n} times");
+        }
+    }
+    let j = journal::Journal::open_read(&new).unwrap();
+    let salvage = j.iter(1).find_map(|r| match r.unwrap().event {
+        Event::DecisionRecorded {
+            decision, detail, ..
+        } if decision == "salvage" => Some(detail),
+        _ => None,
+    });
+    assert!(
+        salvage.is_some_and(|d| d.inline().contains("salvaged from")),
+        "the salvage is journaled as a decision"
+    );
+}

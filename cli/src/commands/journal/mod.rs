@@ -1,8 +1,10 @@
-//! `ovn-migrate journal …`: inspect journals without changing a cluster.
+//! `ovn-migrate journal …`: inspect journals, and salvage a damaged one,
+//! without changing a cluster.
 
 pub mod export;
 pub mod list;
 mod resolve;
+pub mod salvage;
 pub mod show;
 mod timeline;
 pub mod verify;
@@ -19,6 +21,7 @@ pub enum JournalCommand {
     List(list::ListArgs),
     Show(show::ShowArgs),
     Export(export::ExportArgs),
+    Salvage(salvage::SalvageArgs),
 }
 
 /// Runs a `journal` subcommand.
@@ -28,5 +31,6 @@ pub fn run(cmd: JournalCommand, ctx: &Context) -> Result<i32> {
         JournalCommand::List(args) => list::run(args, ctx),
         JournalCommand::Show(args) => show::run(args, ctx),
         JournalCommand::Export(args) => export::run(args, ctx),
+        JournalCommand::Salvage(args) => salvage::run(args, ctx),
     }
 }

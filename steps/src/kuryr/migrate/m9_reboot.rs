@@ -50,6 +50,16 @@ pub fn classify(intent: Option<&Value>, live: &Value) -> Verdict {
     );
     let not_ready = node.is_some_and(|n| !condition_is(n, "Ready", true));
     let Some(before) = recorded(intent) else {
+        if let Some(lost) = intent.and_then(|i| i.get("salvaged").and(i.get("lost"))) {
+            // `journal salvage` put this reboot in doubt: its records (and the
+            // bootID from just before it) may be among the lost ones.
+            return Verdict::Ambiguous(format!(
+                "the journal lost records {} (journal salvage), and this reboot may be among \
+                 them: check whether the node rebooted since the damaged run (its uptime), \
+                 then reboot it yourself if it did not",
+                lost.as_str().unwrap_or("?")
+            ));
+        }
         if node.is_none() {
             return Verdict::Ambiguous("the node object is gone".into());
         }
@@ -124,6 +134,26 @@ pub async fn act(cx: &MigrationCx, via: &RebootVia) -> Result<Effect, StepError>
                 http_status: None,
                 observed: json!({"command": argv}),
             })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_salvaged_intent_is_ambiguous_not_a_second_reboot() {
+        let live = json!({
+            "node": {"status": {"nodeInfo": {"bootID": "b2"},
+                     "conditions": [{"type": "Ready", "status": "True"}]}},
+            "server_status": "ACTIVE",
+        });
+        assert!(matches!(classify(None, &live), Verdict::NotDone(_)));
+        let salvaged = json!({"salvaged": true, "lost": "40..=47"});
+        match classify(Some(&salvaged), &live) {
+            Verdict::Ambiguous(why) => assert!(why.contains("40..=47"), "{why}"),
+            other => panic!("expected ambiguous, got {other:?}"),
         }
     }
 }
