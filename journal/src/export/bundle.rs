@@ -33,7 +33,6 @@ use crate::event::{BlobHash, Event, Seq};
 use crate::format;
 use crate::keys;
 use crate::store::{Journal, Recorded};
-use crate::target::Target;
 use crate::verify::{VerifyReport, VerifyStatus};
 
 /// How to export.
@@ -823,9 +822,4 @@ pub fn read_blob(blobs: &Path, h: &BlobHash) -> Result<Option<Vec<u8>>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io("read a blob file", &path)(e)),
     }
-}
-
-/// Returns the genesis a manifest's run and target give.
-pub fn manifest_genesis(run_id: &str, target: &Target) -> ChainHash {
-    genesis(run_id, &target.fingerprint())
 }

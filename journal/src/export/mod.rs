@@ -280,13 +280,6 @@ pub struct Input<'a> {
     pub record: &'a [u8],
 }
 
-impl Input<'_> {
-    /// Returns the stored record in base64 (standard alphabet, padded).
-    pub fn record_base64(&self) -> String {
-        base64::engine::general_purpose::STANDARD.encode(self.record)
-    }
-}
-
 /// Decodes the base64 of a stored record.
 pub fn decode_base64(s: impl AsRef<[u8]>) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(s).ok()
