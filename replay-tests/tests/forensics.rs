@@ -367,7 +367,9 @@ fn a_crashed_run_is_shown_exported_and_verified_without_touching_it() {
     assert!(o.status.success(), "{}", describe(&o));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["chain"], "unsealed");
-    assert_eq!(v["verified_records"], kill_at);
+    // The kill comes once the append group holding record `kill_at` is durable.
+    let shown = v["verified_records"].as_u64().unwrap();
+    assert!(shown >= kill_at, "{v}");
     let o = run(&["journal", "show", d]);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
@@ -399,7 +401,7 @@ fn a_crashed_run_is_shown_exported_and_verified_without_touching_it() {
     assert!(o.status.success(), "{}", describe(&o));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["status"], "unsealed");
-    assert_eq!(v["records"], kill_at);
+    assert_eq!(v["records"], shown);
     assert_eq!(v["bundle"], true);
     assert_eq!(
         listing(&dir),
