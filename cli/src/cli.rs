@@ -45,7 +45,7 @@ pub enum Command {
     /// Run a simulated cluster and cloud to rehearse on.
     #[command(subcommand)]
     Lab(lab::LabCommand),
-    /// Inspect journals: verify their chain, list them.
+    /// Inspect journals: verify, list, show a timeline, export; salvage a damaged one.
     #[command(subcommand)]
     Journal(journal::JournalCommand),
     Completions(completions::CompletionsArgs),

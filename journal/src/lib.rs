@@ -13,12 +13,15 @@
 //! * Snapshots live in a content-addressed blob store ([`BlobHash`]).
 //! * One writer per journal ([`lock`]); a journal belongs to one [`Target`].
 //! * Secrets cannot be journaled: [`Secret`] has no `Serialize`.
+//! * [`export`] writes a journal as an audit bundle (JSONL, CADF, OTLP/JSON)
+//!   and verifies a bundle offline.
 
 pub mod bounded;
 pub mod chain;
 pub mod durable;
 mod error;
 pub mod event;
+pub mod export;
 pub mod format;
 mod keys;
 pub mod lock;

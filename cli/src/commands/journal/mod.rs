@@ -1,8 +1,12 @@
 //! `ovn-migrate journal …`: inspect journals, and salvage a damaged one,
 //! without changing a cluster.
 
+pub mod export;
 pub mod list;
+mod resolve;
 pub mod salvage;
+pub mod show;
+mod timeline;
 pub mod verify;
 
 use clap::Subcommand;
@@ -15,6 +19,8 @@ use crate::error::Result;
 pub enum JournalCommand {
     Verify(verify::VerifyArgs),
     List(list::ListArgs),
+    Show(show::ShowArgs),
+    Export(export::ExportArgs),
     Salvage(salvage::SalvageArgs),
 }
 
@@ -23,6 +29,8 @@ pub fn run(cmd: JournalCommand, ctx: &Context) -> Result<i32> {
     match cmd {
         JournalCommand::Verify(args) => verify::run(args, ctx),
         JournalCommand::List(args) => list::run(args, ctx),
+        JournalCommand::Show(args) => show::run(args, ctx),
+        JournalCommand::Export(args) => export::run(args, ctx),
         JournalCommand::Salvage(args) => salvage::run(args, ctx),
     }
 }

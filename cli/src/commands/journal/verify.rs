@@ -27,7 +27,8 @@ use journal::{VerifyReport, VerifyStatus};
 /// read-only copy, and on a journal a run is using.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The journal directory (`<state-dir>/<cluster-id>/<run-id>`).
+    /// The journal directory (`<state-dir>/<cluster-id>/<run-id>`), or a
+    /// bundle made by `journal export`.
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
 }
@@ -142,6 +143,9 @@ impl VerifyDoc {
 /// Runs `journal verify`.
 pub fn run(args: VerifyArgs, ctx: &Context) -> Result<i32> {
     let dir = std::path::absolute(&args.dir).unwrap_or(args.dir);
+    if journal::export::bundle::is_bundle(&dir) {
+        return super::export::verify_bundle(&dir, ctx);
+    }
     let opened = journal::Journal::open_damaged(&dir)?;
     let report = journal::verify_journal(&opened)?;
     let doc = VerifyDoc::new(
