@@ -201,6 +201,11 @@ impl Store {
         }
     }
 
+    /// Wraps a state (see `dryrun.rs`).
+    pub(super) fn from_parts(state: Arc<Mutex<State>>, changes: watch::Receiver<u64>) -> Self {
+        Self { state, changes }
+    }
+
     pub(super) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -25,8 +25,10 @@ use super::store::{EventType, HISTORY, ObjKey, State, WatchEvent, key, kind_inde
 /// A patch body, by content type.
 #[derive(Clone, Debug)]
 pub enum Patch {
-    /// `application/merge-patch+json` (and strategic merge, served the same way).
+    /// `application/merge-patch+json`.
     Merge(Value),
+    /// `application/strategic-merge-patch+json` (built-in kinds only; see `strategic.rs`).
+    Strategic(Value),
     /// `application/json-patch+json`.
     Json(Value),
 }
