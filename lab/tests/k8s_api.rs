@@ -170,14 +170,20 @@ async fn stale_resource_version_is_a_conflict() -> Result<()> {
         "{}",
         generated.name_any()
     );
-    // dryRun is refused loudly rather than applied.
+    // dryRun=All is validated and answered, and nothing is persisted.
     let dry = PostParams {
         dry_run: true,
         ..Default::default()
     };
-    let err = api.create(&dry, &cm("dry", json!({}))?).await.unwrap_err();
-    assert_eq!(api_code(&err).0, 400);
+    let answered = api.create(&dry, &cm("dry", json!({}))?).await?;
+    assert_eq!(answered.name_any(), "dry");
+    assert_eq!(answered.resource_version(), None);
     assert_eq!(api_code(&api.get("dry").await.unwrap_err()).0, 404);
+    let err = api
+        .create(&dry, &cm(&generated.name_any(), json!({}))?)
+        .await
+        .unwrap_err();
+    assert_eq!(api_code(&err), (409, "AlreadyExists".into()), "still validated");
     // A no-op update keeps the resourceVersion.
     let same = api
         .replace(&generated.name_any(), &PostParams::default(), &generated)

@@ -424,9 +424,9 @@ fn watch(
     let fields = opts
         .field_selector
         .as_deref()
-        .map(FieldSelector::parse)
+        .map(|f| FieldSelector::parse_for(kind, f))
         .transpose()
-        .map_err(bad)?;
+        .map_err(ApiError::BadRequest)?;
     let rv: u64 = query
         .get("resourceVersion")
         .and_then(|r| r.parse().ok())

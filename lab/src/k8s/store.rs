@@ -299,9 +299,9 @@ impl Store {
         let fields = opts
             .field_selector
             .as_deref()
-            .map(FieldSelector::parse)
+            .map(|f| FieldSelector::parse_for(k, f))
             .transpose()
-            .map_err(bad)?;
+            .map_err(ApiError::BadRequest)?;
         let after = opts
             .continue_token
             .as_deref()

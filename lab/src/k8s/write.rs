@@ -10,7 +10,10 @@
 //! * Delete with finalizers sets `deletionTimestamp` and keeps the object until
 //!   an update leaves the finalizers empty; no new finalizer may be added then.
 //! * Removal garbage-collects dependents whose owners (by uid) are all gone,
-//!   and a terminating namespace goes once the last object in it is gone.
+//!   and so does a create or update that leaves an object's owners all
+//!   missing; a terminating namespace goes once the last object in it is gone.
+//! * Create drops `status` for kinds with a status subresource (Namespaces get
+//!   `phase: Active`): status is written through `/status`.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -415,8 +418,26 @@ impl State {
         }
         if std::ptr::eq(k, namespace_kind()) {
             obj["status"] = json!({"phase": "Active"});
+        } else if k.status {
+            // Status is written through the status subresource only.
+            obj.as_object_mut().expect("object").remove("status");
         }
-        Ok(self.insert(ki, obj, EventType::Added))
+        let created = self.insert(ki, obj, EventType::Added);
+        self.collect_if_orphaned(ki, &key(k, ns, &name));
+        Ok(created)
+    }
+
+    /// Deletes an object whose owners (by uid) are all gone, as the garbage
+    /// collector would: it may be written with owners that never existed or
+    /// were deleted in the meantime.
+    fn collect_if_orphaned(&mut self, ki: usize, key: &ObjKey) {
+        let orphaned = self.objects[ki].get(key).is_some_and(|o| {
+            let owners = owner_uids(o);
+            !owners.is_empty() && owners.iter().all(|u| !self.uids.contains_key(u))
+        });
+        if orphaned {
+            let _ = self.delete(ki, key, &Preconditions::default());
+        }
     }
 
     /// The update verb (`status_only`: the `/status` subresource).
@@ -532,6 +553,8 @@ impl State {
                 return Ok(self.remove(ki, &key, Some(merged)).expect("present"));
             }
         }
-        Ok(self.insert(ki, merged, EventType::Modified))
+        let written = self.insert(ki, merged, EventType::Modified);
+        self.collect_if_orphaned(ki, &key);
+        Ok(written)
     }
 }
