@@ -229,6 +229,14 @@ fn route(
             )));
         }
     };
+    // DELETE carries dryRun in its DeleteOptions body too (kubectl sends it there).
+    let dry_run = dry_run
+        || (method == Method::DELETE
+            && serde_json::from_slice::<Value>(&body).is_ok_and(|o| {
+                o.get("dryRun")
+                    .and_then(Value::as_array)
+                    .is_some_and(|d| d.iter().any(|v| v == "All"))
+            }));
     let directive = Directive::parse(query.get("fieldValidation").map(String::as_str))?;
     // A dry run goes through the same verbs on a private copy of the store.
     let scratch;
