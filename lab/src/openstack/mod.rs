@@ -14,6 +14,8 @@ pub mod neutron;
 mod neutron_ops;
 pub mod nova;
 pub mod octavia;
+mod quota;
+mod router_gateway;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -290,6 +292,7 @@ impl Cloud {
                 }
             }
         }
+        quota::fit_to_seeded(&mut w.neutron, &project);
     }
 
     /// Returns every object of a Neutron collection (`networks`, `ports`, …), sorted by ID.

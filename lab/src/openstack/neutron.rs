@@ -1,7 +1,8 @@
 //! Simulated Neutron v2.0: a generic store of JSON objects per collection,
 //! with Neutron's filters (attributes, `tags`, `tags-any`, `not-tags`,
 //! `not-tags-any`; unknown attributes are a 400), `limit`/`marker` pagination
-//! and `<resources>_links`, tag sub-resources, and the per-resource rules
+//! and `<resources>_links`, `fields=` (repeated) on lists and shows, the quota
+//! API (`quota.rs`), tag sub-resources, and the per-resource rules
 //! (defaults on create, what blocks a delete, trunk and router actions) in
 //! `neutron_ops.rs`. Error types and messages are the ones the real Neutron
 //! (Zed, ML2/OVS) gives, as measured by the conformance suite.
@@ -13,7 +14,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::http::{Req, empty, json_status, neutron_error};
-use super::{World, neutron_ops as ops};
+use super::{World, neutron_ops as ops, quota};
 
 /// One Neutron resource kind.
 pub(crate) struct Kind {
@@ -170,6 +171,8 @@ pub(crate) fn kind(url: &str) -> Option<&'static Kind> {
 pub struct Neutron {
     pub(crate) colls: HashMap<&'static str, BTreeMap<String, Value>>,
     pub(crate) segmentation_id: u32,
+    /// Per-project quota limits that differ from the defaults (`quota.rs`).
+    pub(crate) quotas: BTreeMap<String, BTreeMap<String, i64>>,
 }
 
 impl Neutron {
@@ -273,6 +276,7 @@ pub(crate) fn handle(w: &mut World, req: &Req) -> Response {
                 None => not_found(&KINDS[0], id),
             }
         }
+        (m, ["v2.0", "quotas", rest @ ..]) => quota::handle(w, &m, rest, req.body.as_ref()),
         (m, ["v2.0", coll, rest @ ..]) => {
             let Some(k) = kind(coll) else {
                 return json_status(
@@ -284,7 +288,7 @@ pub(crate) fn handle(w: &mut World, req: &Req) -> Response {
                 (Method::GET, []) => list(w, k, req),
                 (Method::POST, []) => ops::create(w, k, req.body.as_ref().unwrap_or(&Value::Null)),
                 (Method::GET, [id]) => match w.neutron.get(k.url, id) {
-                    Some(o) => json_status(StatusCode::OK, json!({ k.one: o })),
+                    Some(o) => json_status(StatusCode::OK, json!({ k.one: select_fields(o, req) })),
                     None => not_found(k, id),
                 },
                 (Method::PUT, [id]) => {
@@ -354,6 +358,8 @@ fn list(w: &World, k: &Kind, req: &Req) -> Response {
         .take(limit.unwrap_or(usize::MAX))
         .map(|o| w.neutron.view(k.url, o))
         .collect();
+    let ids: Vec<String> = items.iter().map(|o| s_id(o)).collect();
+    let items: Vec<Value> = items.into_iter().map(|o| select_fields(o, req)).collect();
     let key = k.url.replace('-', "_");
     let mut body = json!({ key.clone(): items });
     if let Some(limit) = limit {
@@ -370,17 +376,41 @@ fn list(w: &World, k: &Kind, req: &Req) -> Response {
             keep.iter().map(|s| format!("{s}&")).collect::<String>()
         );
         let mut links = Vec::new();
-        if let Some(last) = items.last().filter(|_| items.len() == limit) {
-            links.push(json!({"rel": "next", "href": format!("{base}limit={limit}&marker={}", last["id"].as_str().unwrap_or_default())}));
+        if let Some(last) = ids.last().filter(|_| ids.len() == limit) {
+            links
+                .push(json!({"rel": "next", "href": format!("{base}limit={limit}&marker={last}")}));
         }
-        if let Some(first) = items.first().filter(|_| marker.is_some()) {
-            links.push(json!({"rel": "previous", "href": format!("{base}limit={limit}&marker={}&page_reverse=True", first["id"].as_str().unwrap_or_default())}));
+        if let Some(first) = ids.first().filter(|_| marker.is_some()) {
+            links.push(json!({"rel": "previous", "href": format!("{base}limit={limit}&marker={first}&page_reverse=True")}));
         }
         if !links.is_empty() {
             body[format!("{key}_links")] = Value::Array(links);
         }
     }
     json_status(StatusCode::OK, body)
+}
+
+fn s_id(o: &Value) -> String {
+    o["id"].as_str().unwrap_or_default().to_string()
+}
+
+/// Keeps only the attributes named by `fields=` (repeated; unknown names are
+/// ignored, as Neutron does); without `fields=` the object is whole.
+pub(crate) fn select_fields(o: Value, req: &Req) -> Value {
+    let wanted: Vec<&str> = req
+        .all("fields")
+        .into_iter()
+        .flat_map(|f| f.split(','))
+        .filter(|f| !f.is_empty())
+        .collect();
+    match o {
+        Value::Object(m) if !wanted.is_empty() => Value::Object(
+            m.into_iter()
+                .filter(|(k, _)| wanted.contains(&k.as_str()))
+                .collect(),
+        ),
+        o => o,
+    }
 }
 
 /// Returns true when a query value matches a JSON field.

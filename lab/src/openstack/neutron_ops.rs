@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::http::{empty, json_status, neutron_error};
 use super::neutron::{KINDS, Kind, Neutron, kind, not_found};
-use super::{World, new_id, now_stamp};
+use super::{World, new_id, now_stamp, quota, router_gateway};
 
 fn s(v: &Value) -> &str {
     v.as_str().unwrap_or_default()
@@ -256,8 +256,11 @@ fn allocate_ip(n: &Neutron, subnet: &Value) -> Option<String> {
 
 /// Returns the next free prefix of `len` bits in a subnet pool.
 fn allocate_prefix(n: &Neutron, pool: &Value, len: u32) -> Option<String> {
+    // Only the pool's own allocations count: two pools outside an address
+    // scope may hand out overlapping prefixes, as in Neutron.
     let taken: Vec<(u128, u128)> = n
         .iter("subnets")
+        .filter(|sn| sn["subnetpool_id"] == pool["id"])
         .filter_map(|sn| parse_cidr(s(&sn["cidr"])))
         .map(|(b, p, v6)| {
             let bits = if v6 { 128 } else { 32 };
@@ -348,6 +351,7 @@ pub(crate) fn create_object(w: &mut World, k: &Kind, body: &Value) -> Result<Val
     if o.get("project_id").is_none() {
         o["project_id"] = json!(w.cfg.project_id);
     }
+    quota::check(&w.neutron, k.url, s(&o["project_id"]))?;
     let need_net = |w: &World, o: &Value| -> Result<Value, Response> {
         let id = s(&o["network_id"]);
         w.neutron
@@ -487,6 +491,18 @@ pub(crate) fn create_object(w: &mut World, k: &Kind, body: &Value) -> Result<Val
                 ));
             }
         }
+        "routers" => {
+            let gw = o["external_gateway_info"].clone();
+            o.as_object_mut().map(|m| m.remove("external_gateway_info"));
+            let r = fill_defaults(&mut w.neutron, k, o);
+            let id = s(&r["id"]).to_string();
+            w.neutron.coll(k.url).insert(id.clone(), r);
+            if let Err(e) = router_gateway::set(w, &id, &gw) {
+                w.neutron.coll(k.url).remove(&id);
+                return Err(e);
+            }
+            return Ok(w.neutron.get(k.url, &id).unwrap_or_default());
+        }
         "security-groups" => {
             let mut sg = fill_defaults(&mut w.neutron, k, o);
             let id = s(&sg["id"]).to_string();
@@ -593,9 +609,17 @@ pub(crate) fn update(w: &mut World, k: &Kind, id: &str, body: &Value) -> Respons
             }
         }
     }
-    let Some(o) = w.neutron.coll(k.url).get_mut(id) else {
+    if w.neutron.raw(k.url, id).is_none() {
         return not_found(k, id);
-    };
+    }
+    let mut fields = fields;
+    if k.url == "routers"
+        && let Some(gw) = fields.remove("external_gateway_info")
+        && let Err(e) = router_gateway::set(w, id, &gw)
+    {
+        return e;
+    }
+    let o = w.neutron.coll(k.url).get_mut(id).expect("checked");
     for (f, v) in fields {
         o[f.as_str()] = v;
     }
@@ -734,6 +758,7 @@ pub(crate) fn delete(w: &mut World, k: &Kind, id: &str) -> Response {
                     format!("Router {id} has ports still attached: {}", ports.join(", ")),
                 );
             }
+            router_gateway::remove_port(w, id);
         }
         "security-groups" => {
             if obj["name"] == "default" {
