@@ -17,6 +17,12 @@ use serde_json::json;
 use steps::openstack::neutron::SubPort;
 use steps::openstack::{CloudConfig, Error, OpenStack, Query};
 
+#[path = "conformance/neutron_more.rs"]
+mod neutron_more;
+use neutron_more::{
+    fields_on_lists_and_shows, pool_scoped_allocation, quotas, router_gateway_ports,
+};
+
 /// One target: a client, and the simulated cloud when that is the target.
 struct Target {
     os: OpenStack,
@@ -105,6 +111,10 @@ conformance!(
     octavia_lifecycle,
     octavia_pending_conflict,
     octavia_pagination,
+    fields_on_lists_and_shows,
+    pool_scoped_allocation,
+    router_gateway_ports,
+    quotas,
 );
 
 /// Retries a call while it fails with a retryable error (the real services on

@@ -226,10 +226,14 @@ pub(crate) fn handle(
             json_status(StatusCode::OK, json!({"quota": details}))
         }
         (&Method::PUT, [project]) => update(n, project, body),
-        (&Method::DELETE, [project]) => {
-            n.quotas.remove(*project);
-            empty(StatusCode::NO_CONTENT)
-        }
+        (&Method::DELETE, [project]) => match n.quotas.remove(*project) {
+            Some(_) => empty(StatusCode::NO_CONTENT),
+            None => neutron_error(
+                StatusCode::NOT_FOUND,
+                "TenantQuotaNotFound",
+                format!("Quota for tenant {project} could not be found."),
+            ),
+        },
         _ => json_status(
             StatusCode::NOT_FOUND,
             json!("The resource could not be found."),
