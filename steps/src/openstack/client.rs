@@ -103,6 +103,8 @@ struct Token {
     expires_at: DateTime<Utc>,
     project_id: String,
     catalog: Vec<CatalogEntry>,
+    /// Role names on the project, as Keystone listed them (see `roles.rs`).
+    roles: Vec<String>,
 }
 
 /// One service of the Keystone catalog.
@@ -188,6 +190,11 @@ impl OpenStack {
     /// Returns the project ID of the current token.
     pub async fn project_id(&self) -> Result<String, Error> {
         Ok(self.fresh_token(false).await?.project_id)
+    }
+
+    /// Returns the role names of the session's token on its project.
+    pub async fn roles(&self) -> Result<Vec<String>, Error> {
+        Ok(self.fresh_token(false).await?.roles)
     }
 
     /// Returns the endpoint URL of a service (from the catalog, interface and region of the config).
@@ -340,10 +347,16 @@ impl OpenStack {
             project: Option<IdOnly>,
             #[serde(default)]
             catalog: Vec<CatalogEntry>,
+            #[serde(default)]
+            roles: Vec<NameOnly>,
         }
         #[derive(Deserialize)]
         struct IdOnly {
             id: String,
+        }
+        #[derive(Deserialize)]
+        struct NameOnly {
+            name: String,
         }
         let parsed: Body = serde_json::from_slice(&body).map_err(|source| Error::Decode {
             method: "POST".into(),
@@ -368,6 +381,7 @@ impl OpenStack {
             expires_at: parsed.token.expires_at,
             project_id: project.id,
             catalog: parsed.token.catalog,
+            roles: parsed.token.roles.into_iter().map(|r| r.name).collect(),
         };
         *guard = Some(token.clone());
         Ok(token)

@@ -11,6 +11,7 @@ mod error;
 pub mod neutron;
 pub mod nova;
 pub mod octavia;
+pub mod roles;
 
 pub use client::{CatalogEntry, Endpoint, OpenStack, Outcome, Query, Service};
 pub use config::{CloudConfig, Credentials, Secret, clouds_yaml_candidates};
