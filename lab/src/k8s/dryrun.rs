@@ -30,6 +30,7 @@ impl Store {
             history: VecDeque::new(),
             events,
             changed,
+            dry_run: true,
         };
         Store::from_parts(Arc::new(Mutex::new(copy)), changes)
     }

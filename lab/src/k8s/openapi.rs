@@ -16,8 +16,12 @@
 //! own types (served by `strategic.rs`) and merge patches for the others, as it
 //! does against a real cluster.
 //!
-//! `/openapi/v2` is asked for as protobuf by client-go; the lab answers 406
-//! to that (client-go then carries on without it) and JSON to JSON clients.
+//! `/openapi/v2` is asked for as protobuf by client-go (kubectl validates a
+//! `kind: List` file, such as a cluster export, with it on the client side).
+//! The lab answers that with [`v2_protobuf`], a valid document that defines no
+//! schemas, so kubectl skips its client-side checks (as it does for any kind
+//! the document lacks) and the server's `fieldValidation=Strict` does them;
+//! JSON clients get the full [`v2`] document.
 
 use serde_json::{Map, Value, json};
 
@@ -62,7 +66,7 @@ fn gvk(k: &Kind) -> Value {
 
 fn group_versions() -> Vec<(&'static str, &'static str)> {
     let mut out: Vec<(&str, &str)> = Vec::new();
-    for k in kinds::KINDS {
+    for k in kinds::all() {
         if !out.contains(&(k.group, k.version)) {
             out.push((k.group, k.version));
         }
@@ -226,8 +230,8 @@ const META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
 /// Returns the OpenAPI v3 document of one group-version, or `None` when the
 /// lab serves nothing there.
 pub fn v3_group_version(group: &str, version: &str) -> Option<Value> {
-    let ks: Vec<&Kind> = kinds::KINDS
-        .iter()
+    let ks: Vec<&Kind> = kinds::all()
+        .into_iter()
         .filter(|k| k.group == group && k.version == version)
         .collect();
     if ks.is_empty() {
@@ -251,12 +255,33 @@ pub fn v3_group_version(group: &str, version: &str) -> Option<Value> {
     }))
 }
 
+/// The media type of the protobuf `/openapi/v2` answer (client-go asks for
+/// `…spec.v2@v1.0+protobuf`; the apiserver answers with this parseable form).
+pub const V2_PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+
+/// Returns `/openapi/v2` as gnostic's `openapi_v2.Document` protobuf with
+/// only `swagger: "2.0"` (field 1) and `info` (field 2: title 1, version 2).
+pub fn v2_protobuf() -> Vec<u8> {
+    fn field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
+        out.push((tag << 3) | 2);
+        out.push(u8::try_from(bytes.len()).expect("short field"));
+        out.extend_from_slice(bytes);
+    }
+    let mut info = Vec::new();
+    field(&mut info, 1, b"Kubernetes (ovn-migrate lab)");
+    field(&mut info, 2, b"v1.32.0");
+    let mut doc = Vec::new();
+    field(&mut doc, 1, b"2.0");
+    field(&mut doc, 2, &info);
+    doc
+}
+
 /// Returns `/openapi/v2` (Swagger 2.0, JSON) for every kind in the table.
 pub fn v2() -> Value {
     let mut definitions = Map::new();
     let mut paths = Map::new();
     definitions.insert(META.into(), object_meta_schema());
-    for k in kinds::KINDS {
+    for k in kinds::all() {
         let name = schema_name(k);
         let r = format!("#/definitions/{name}");
         definitions.insert(name, kind_schema(k, &format!("#/definitions/{META}")));
@@ -361,6 +386,10 @@ mod tests {
             assert!(v2()["definitions"][schema_name(k)].is_object());
         }
         assert!(v3_group_version("nope.example.com", "v1").is_none());
+        let pb = v2_protobuf();
+        assert_eq!(&pb[..5], b"\x0a\x032.0");
+        assert_eq!(pb[5], 0x12);
+        assert_eq!(usize::from(pb[6]), pb.len() - 7);
         assert_eq!(
             schema_name(kinds::by_kind("v1", "Pod").unwrap()),
             "io.k8s.api.core.v1.Pod"

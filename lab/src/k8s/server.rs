@@ -182,11 +182,11 @@ fn route(
         ["api"] => return ok(discovery::core_versions(host)),
         ["apis"] => return ok(discovery::group_list()),
         ["openapi", "v2"] => {
-            // client-go asks for protobuf and carries on without it on 406.
             if accept_header(headers).contains("protobuf") {
                 return Ok((
-                    StatusCode::NOT_ACCEPTABLE,
-                    "the lab serves /openapi/v2 as application/json only",
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, openapi::V2_PROTOBUF)],
+                    openapi::v2_protobuf(),
                 )
                     .into_response());
             }

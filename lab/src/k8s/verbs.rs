@@ -10,7 +10,7 @@ use super::kinds::{self, Kind};
 use super::patch::{self, PatchError};
 use super::store::{EventType, Store, key, kind_index, meta_str, resolve};
 use super::strategic;
-use super::write::{Patch, Preconditions, metadata, namespace_kind, now};
+use super::write::{Patch, Preconditions, crd_status, is_crd, metadata, namespace_kind, now};
 
 fn patch_error(k: &Kind, name: &str, e: PatchError) -> ApiError {
     match e {
@@ -55,6 +55,14 @@ impl Store {
             m.entry("generation").or_insert(json!(1));
             if std::ptr::eq(k, namespace_kind()) && obj.pointer("/status/phase").is_none() {
                 obj["status"]["phase"] = json!("Active");
+            }
+            if is_crd(k) {
+                kinds::register_crd(&obj, true).map_err(|(f, r)| {
+                    ApiError::BadRequest(format!("a seeded CRD {name} is invalid: {f}: {r}"))
+                })?;
+                if obj.get("status").is_none() {
+                    obj["status"] = crd_status(&obj);
+                }
             }
             let ki = kind_index(k);
             let exists = st.objects[ki].contains_key(&key(

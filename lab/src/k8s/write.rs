@@ -22,7 +22,7 @@ use rand::Rng;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
-use super::kinds::{self, KINDS, Kind};
+use super::kinds::{self, Kind};
 use super::store::{EventType, HISTORY, ObjKey, State, WatchEvent, key, kind_index, meta_str};
 
 /// A patch body, by content type.
@@ -124,6 +124,31 @@ fn validate_name(k: &Kind, name: &str) -> Result<(), ApiError> {
     })
 }
 
+/// Returns true for the CustomResourceDefinition kind.
+pub(super) fn is_crd(k: &Kind) -> bool {
+    k.group == "apiextensions.k8s.io" && k.kind == "CustomResourceDefinition"
+}
+
+/// Returns the status the apiserver gives an accepted CRD.
+pub(super) fn crd_status(crd: &Value) -> Value {
+    let stored: Vec<Value> = crd["spec"]["versions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v["storage"] == json!(true))
+        .map(|v| v["name"].clone())
+        .collect();
+    let t = now();
+    json!({
+        "acceptedNames": crd["spec"]["names"],
+        "conditions": [
+            {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found", "lastTransitionTime": t},
+            {"type": "Established", "status": "True", "reason": "InitialNamesAccepted", "message": "the initial names have been accepted", "lastTransitionTime": t},
+        ],
+        "storedVersions": stored,
+    })
+}
+
 fn random_suffix() -> String {
     const CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut rng = rand::rng();
@@ -136,7 +161,7 @@ impl State {
     fn publish(&mut self, kind: EventType, ki: usize, object: Arc<Value>) {
         let ev = WatchEvent {
             kind,
-            resource: &KINDS[ki],
+            resource: kinds::at(ki),
             object,
             rv: self.rv,
         };
@@ -179,7 +204,7 @@ impl State {
     pub(super) fn insert(&mut self, ki: usize, mut obj: Value, kind: EventType) -> Arc<Value> {
         self.rv += 1;
         metadata(&mut obj).insert("resourceVersion".into(), json!(self.rv.to_string()));
-        let k = &KINDS[ki];
+        let k = kinds::at(ki);
         let key = key(
             k,
             meta_str(&obj, "namespace").unwrap_or(""),
@@ -219,7 +244,7 @@ impl State {
                 }
             }
         }
-        if KINDS[ki].namespaced {
+        if kinds::at(ki).namespaced {
             let count = self.ns_counts.entry(key.0.clone()).or_default();
             *count = count.saturating_sub(1);
             if *count == 0 {
@@ -243,7 +268,7 @@ impl State {
 
     fn not_found(ki: usize, key: &ObjKey) -> ApiError {
         ApiError::NotFound {
-            resource: KINDS[ki].resource(),
+            resource: kinds::at(ki).resource(),
             name: key.1.clone(),
         }
     }
@@ -255,7 +280,7 @@ impl State {
         key: &ObjKey,
         pre: &Preconditions,
     ) -> Result<Arc<Value>, ApiError> {
-        let k = &KINDS[ki];
+        let k = kinds::at(ki);
         let old = self.objects[ki]
             .get(key)
             .cloned()
@@ -295,7 +320,11 @@ impl State {
         }
         let marked = self.insert(ki, marked, EventType::Modified);
         if is_ns {
-            for (cki, ck) in KINDS.iter().enumerate().filter(|(_, k)| k.namespaced) {
+            for (cki, ck) in kinds::all()
+                .into_iter()
+                .enumerate()
+                .filter(|(_, k)| k.namespaced)
+            {
                 let keys: Vec<ObjKey> = self.objects[cki]
                     .range((key.1.clone(), String::new())..)
                     .take_while(|(kk, _)| kk.0 == key.1)
@@ -421,6 +450,16 @@ impl State {
         } else if k.status {
             // Status is written through the status subresource only.
             obj.as_object_mut().expect("object").remove("status");
+        }
+        if is_crd(k) {
+            kinds::register_crd(&obj, !self.dry_run).map_err(|(field, reason)| {
+                ApiError::Invalid {
+                    kind: k.kind.into(),
+                    name: name.clone(),
+                    message: format!("{field}: {reason}"),
+                }
+            })?;
+            obj["status"] = crd_status(&obj);
         }
         let created = self.insert(ki, obj, EventType::Added);
         self.collect_if_orphaned(ki, &key(k, ns, &name));

@@ -358,7 +358,7 @@ fn list(w: &World, k: &Kind, req: &Req) -> Response {
         .take(limit.unwrap_or(usize::MAX))
         .map(|o| w.neutron.view(k.url, o))
         .collect();
-    let ids: Vec<String> = items.iter().map(|o| s_id(o)).collect();
+    let ids: Vec<String> = items.iter().map(s_id).collect();
     let items: Vec<Value> = items.into_iter().map(|o| select_fields(o, req)).collect();
     let key = k.url.replace('-', "_");
     let mut body = json!({ key.clone(): items });

@@ -5,6 +5,8 @@
 //! as `external_fixed_ips`; clearing it (`{}` or `null`), moving it to another
 //! network, or deleting the router removes that port.
 
+#![allow(clippy::result_large_err)] // the error is the answer to send
+
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
