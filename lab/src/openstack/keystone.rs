@@ -54,6 +54,7 @@ pub(crate) fn handle(w: &mut World, req: &Req) -> Response {
         (Method::POST, ["v3", "auth", "tokens"]) => {
             issue(w, req.body.as_ref().unwrap_or(&Value::Null))
         }
+        (Method::GET, ["v3", "projects", rest @ ..]) => projects(w, req, rest.first().copied()),
         (Method::GET, ["v3", "auth", "tokens"]) => {
             if w.keystone.valid(req.token.as_deref()) {
                 json_status(StatusCode::OK, json!({"token": {}}))
@@ -65,6 +66,36 @@ pub(crate) fn handle(w: &mut World, req: &Req) -> Response {
             StatusCode::NOT_FOUND,
             json!({"error": {"code": 404, "message": "The resource could not be found.", "title": "Not Found"}}),
         ),
+    }
+}
+
+/// `GET /v3/projects[/{id}]`: the cloud's one project (what `openstack
+/// --project NAME` resolves through).
+fn projects(w: &World, req: &Req, id: Option<&str>) -> Response {
+    if !w.keystone.valid(req.token.as_deref()) {
+        return refused();
+    }
+    let cfg = &w.cfg;
+    let project = json!({"id": cfg.project_id, "name": cfg.project_name, "domain_id": "default",
+        "enabled": true, "is_domain": false, "parent_id": "default", "description": "", "tags": [],
+        "links": {"self": format!("{}/identity/v3/projects/{}", w.base_url, cfg.project_id)}});
+    match id {
+        Some(id) if id == cfg.project_id => {
+            json_status(StatusCode::OK, json!({"project": project}))
+        }
+        Some(id) => json_status(
+            StatusCode::NOT_FOUND,
+            json!({"error": {"code": 404, "message": format!("Could not find project: {id}."), "title": "Not Found"}}),
+        ),
+        None => {
+            let wanted = req.first("name");
+            let all = if wanted.is_none_or(|n| n == cfg.project_name) {
+                vec![project]
+            } else {
+                Vec::new()
+            };
+            json_status(StatusCode::OK, json!({"projects": all}))
+        }
     }
 }
 

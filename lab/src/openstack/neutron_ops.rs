@@ -180,6 +180,12 @@ pub(crate) fn fill_defaults(n: &mut Neutron, k: &Kind, mut o: Value) -> Value {
             set_default(&mut o, "status", json!("ACTIVE"));
             set_default(&mut o, "admin_state_up", json!(true));
             set_default(&mut o, "routes", json!([]));
+            // As the real router plugin (l3_agent_scheduler, dvr, l3-ha) shows them.
+            set_default(&mut o, "availability_zones", json!([]));
+            set_default(&mut o, "availability_zone_hints", json!([]));
+            set_default(&mut o, "distributed", json!(false));
+            set_default(&mut o, "ha", json!(false));
+            set_default(&mut o, "flavor_id", Value::Null);
         }
         "subnetpools" => {
             let v6 = o["prefixes"]
