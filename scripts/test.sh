@@ -26,6 +26,7 @@ need() {
 }
 need strace strace "the journal's fdatasync test traces system calls"
 need curl curl "the ssh-template reboot test calls the lab's reboot hook"
+need openstack python3-openstackclient "lab/tests/openstack_cli.rs compares the openstack CLI on the lab and the real services"
 command -v kubectl >/dev/null || { echo "scripts/test.sh: kubectl (1.32) is needed by lab/tests/kubectl.rs" >&2; exit 1; }
 
 # lab/real/up.sh installs the OpenStack packages when they are missing; a
