@@ -128,7 +128,7 @@ pub fn empty_cluster() -> Vec<serde_json::Value> {
         k8s::KINDS
             .iter()
             .filter(|k| !k8s::openapi::builtin(k))
-            .map(k8s::kinds::crd_for),
+            .map(k8s::crd::crd_for),
     );
     out
 }

@@ -6,13 +6,11 @@
 //! kind is adding one row to [`KINDS`]; no behaviour is written per kind.
 //!
 //! As on a real apiserver, a `CustomResourceDefinition` adds kinds at run
-//! time ([`register_crd`]): they are appended after the static rows (process
+//! time ([`super::crd::register_crd`]): they are appended after the static rows (process
 //! wide, never removed) and served like every other kind; [`all`] and
 //! [`at`] see both.
 
 use std::sync::RwLock;
-
-use serde_json::{Value, json};
 
 /// One resource kind: where it is served and how it behaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,7 +62,7 @@ impl Kind {
     }
 }
 
-const fn row(
+pub(super) const fn row(
     group: &'static str,
     version: &'static str,
     plural: &'static str,
@@ -222,7 +220,7 @@ pub static KINDS: &[Kind] = &[
 ];
 
 /// Kinds added by CustomResourceDefinitions, after the static table.
-static CUSTOM: RwLock<Vec<&'static Kind>> = RwLock::new(Vec::new());
+pub(super) static CUSTOM: RwLock<Vec<&'static Kind>> = RwLock::new(Vec::new());
 
 /// The most kinds a store holds (the static table and every CRD's).
 pub const MAX_KINDS: usize = 512;
@@ -280,130 +278,6 @@ pub fn by_resource(resource: &str) -> Option<&'static Kind> {
     find(|k| k.group == group && k.plural == plural)
 }
 
-fn leak(s: &str) -> &'static str {
-    Box::leak(s.to_string().into_boxed_str())
-}
-
-/// Reads a CustomResourceDefinition (apiextensions.k8s.io/v1) and adds a
-/// kind for each served version the table does not have yet. Returns the
-/// field and reason of the first problem, as the apiserver's 422 names it.
-/// With `commit` false it only validates (a dry run).
-pub fn register_crd(crd: &Value, commit: bool) -> Result<Vec<&'static Kind>, (String, String)> {
-    let spec = &crd["spec"];
-    let text = |path: &str| {
-        spec.pointer(path)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| {
-                (
-                    format!("spec{}", path.replace('/', ".")),
-                    "Required value".to_string(),
-                )
-            })
-    };
-    let group = text("/group")?;
-    let plural = text("/names/plural")?;
-    let kind = text("/names/kind")?;
-    let namespaced = match text("/scope")? {
-        "Namespaced" => true,
-        "Cluster" => false,
-        other => {
-            return Err((
-                "spec.scope".into(),
-                format!(
-                    "Unsupported value: {other:?}: supported values: \"Cluster\", \"Namespaced\""
-                ),
-            ));
-        }
-    };
-    let expected = format!("{plural}.{group}");
-    if let Some(name) = crd.pointer("/metadata/name").and_then(Value::as_str)
-        && name != expected
-    {
-        return Err((
-            "metadata.name".into(),
-            format!("Invalid value: {name:?}: must be spec.names.plural+\".\"+spec.group"),
-        ));
-    }
-    let versions = spec["versions"]
-        .as_array()
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| {
-            (
-                "spec.versions".to_string(),
-                "Invalid value: null: must have exactly one version marked as storage version"
-                    .to_string(),
-            )
-        })?;
-    let shorts: Vec<&'static str> = spec
-        .pointer("/names/shortNames")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(leak)
-        .collect();
-    let shorts: &'static [&'static str] = Box::leak(shorts.into_boxed_slice());
-    let mut added = Vec::new();
-    let mut table = CUSTOM.write().unwrap_or_else(|e| e.into_inner());
-    for v in versions {
-        let Some(version) = v["name"].as_str().filter(|n| !n.is_empty()) else {
-            return Err(("spec.versions[].name".into(), "Required value".into()));
-        };
-        if v["served"] == Value::Bool(false) {
-            continue;
-        }
-        let same = |k: &&Kind| k.group == group && k.version == version && k.plural == plural;
-        if KINDS.iter().any(|k| same(&k)) || table.iter().any(same) {
-            continue;
-        }
-        if !commit {
-            continue;
-        }
-        if KINDS.len() + table.len() >= MAX_KINDS {
-            return Err((
-                "spec".into(),
-                format!("the lab serves at most {MAX_KINDS} kinds"),
-            ));
-        }
-        let k: &'static Kind = Box::leak(Box::new(row(
-            leak(group),
-            leak(version),
-            leak(plural),
-            leak(kind),
-            namespaced,
-            v.pointer("/subresources/status").is_some(),
-            shorts,
-        )));
-        table.push(k);
-        added.push(k);
-    }
-    Ok(added)
-}
-
-/// Returns a CustomResourceDefinition for a kind of the table, as a cluster
-/// running it would have (used to seed an empty lab with the Kuryr and
-/// OpenShift CRDs).
-pub fn crd_for(k: &Kind) -> Value {
-    let mut version = json!({"name": k.version, "served": true, "storage": true,
-        "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}});
-    if k.status {
-        version["subresources"] = json!({"status": {}});
-    }
-    json!({
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": format!("{}.{}", k.plural, k.group)},
-        "spec": {
-            "group": k.group,
-            "names": {"plural": k.plural, "singular": k.kind.to_lowercase(), "kind": k.kind,
-                      "listKind": format!("{}List", k.kind), "shortNames": k.short_names},
-            "scope": if k.namespaced { "Namespaced" } else { "Cluster" },
-            "versions": [version],
-        }
-    })
-}
-
 /// Splits an `apiVersion` into group and version (`v1` → `("", "v1")`).
 pub fn split_api_version(api_version: &str) -> (&str, &str) {
     api_version.rsplit_once('/').unwrap_or(("", api_version))
@@ -433,31 +307,6 @@ mod tests {
             assert_eq!(by_kind(&k.api_version(), k.kind), Some(k));
             assert_eq!(by_resource(&k.resource()), Some(k));
         }
-    }
-
-    #[test]
-    fn a_crd_adds_a_kind_once_and_bad_ones_are_refused() {
-        let crd = json!({"metadata": {"name": "widgets.example.com"}, "spec": {"group": "example.com",
-            "names": {"plural": "widgets", "kind": "Widget", "shortNames": ["wg"]}, "scope": "Namespaced",
-            "versions": [{"name": "v1", "served": true, "storage": true, "subresources": {"status": {}}},
-                         {"name": "v0", "served": false}]}});
-        let added = register_crd(&crd, true).unwrap();
-        assert!(added.len() <= 1, "another test may have added it first");
-        let k = by_kind("example.com/v1", "Widget").expect("registered");
-        assert!(k.namespaced && k.status);
-        assert_eq!(k.short_names, ["wg"]);
-        assert!(by_kind("example.com/v0", "Widget").is_none(), "not served");
-        assert!(register_crd(&crd, true).unwrap().is_empty(), "once");
-        assert_eq!(at(index_of(k)), k);
-        let mut bad = crd.clone();
-        bad["spec"]["scope"] = json!("Galaxy");
-        assert_eq!(register_crd(&bad, true).unwrap_err().0, "spec.scope");
-        bad["metadata"]["name"] = json!("wrong");
-        bad["spec"]["scope"] = json!("Cluster");
-        assert_eq!(register_crd(&bad, true).unwrap_err().0, "metadata.name");
-        // The table's own CRDs register nothing new.
-        let kn = by_resource("kuryrnetworks.openstack.org").unwrap();
-        assert!(register_crd(&crd_for(kn), true).unwrap().is_empty());
     }
 
     #[test]

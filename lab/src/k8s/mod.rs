@@ -7,9 +7,10 @@
 //! [`table`] prints server-side Tables for `kubectl get`; [`openapi`] serves
 //! the OpenAPI documents kubectl validates and patches with, [`validation`]
 //! `fieldValidation`, [`strategic`] strategic merge patch, [`protobuf`] the
-//! protobuf request bodies kubectl sends for built-in kinds, and `dryrun.rs`
-//! `dryRun=All`.
+//! protobuf request bodies kubectl sends for built-in kinds, [`crd`] the
+//! kinds CustomResourceDefinitions add, and `dryrun.rs` `dryRun=All`.
 
+pub mod crd;
 pub mod discovery;
 mod dryrun;
 pub mod error;

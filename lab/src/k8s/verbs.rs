@@ -5,12 +5,13 @@
 
 use serde_json::{Value, json};
 
+use super::crd::{crd_status, is_crd, register_crd};
 use super::error::ApiError;
 use super::kinds::{self, Kind};
 use super::patch::{self, PatchError};
 use super::store::{EventType, Store, key, kind_index, meta_str, resolve};
 use super::strategic;
-use super::write::{Patch, Preconditions, crd_status, is_crd, metadata, namespace_kind, now};
+use super::write::{Patch, Preconditions, metadata, namespace_kind, now};
 
 fn patch_error(k: &Kind, name: &str, e: PatchError) -> ApiError {
     match e {
@@ -57,7 +58,7 @@ impl Store {
                 obj["status"]["phase"] = json!("Active");
             }
             if is_crd(k) {
-                kinds::register_crd(&obj, true).map_err(|(f, r)| {
+                register_crd(&obj, true).map_err(|(f, r)| {
                     ApiError::BadRequest(format!("a seeded CRD {name} is invalid: {f}: {r}"))
                 })?;
                 if obj.get("status").is_none() {

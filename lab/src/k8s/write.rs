@@ -21,6 +21,7 @@ use std::sync::Arc;
 use rand::Rng;
 use serde_json::{Value, json};
 
+use super::crd;
 use super::error::ApiError;
 use super::kinds::{self, Kind};
 use super::store::{EventType, HISTORY, ObjKey, State, WatchEvent, key, kind_index, meta_str};
@@ -121,31 +122,6 @@ fn validate_name(k: &Kind, name: &str) -> Result<(), ApiError> {
             "metadata.name: Invalid value: {name:?}: a lowercase RFC 1123 subdomain must consist of lower case \
              alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
         ),
-    })
-}
-
-/// Returns true for the CustomResourceDefinition kind.
-pub(super) fn is_crd(k: &Kind) -> bool {
-    k.group == "apiextensions.k8s.io" && k.kind == "CustomResourceDefinition"
-}
-
-/// Returns the status the apiserver gives an accepted CRD.
-pub(super) fn crd_status(crd: &Value) -> Value {
-    let stored: Vec<Value> = crd["spec"]["versions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|v| v["storage"] == json!(true))
-        .map(|v| v["name"].clone())
-        .collect();
-    let t = now();
-    json!({
-        "acceptedNames": crd["spec"]["names"],
-        "conditions": [
-            {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found", "lastTransitionTime": t},
-            {"type": "Established", "status": "True", "reason": "InitialNamesAccepted", "message": "the initial names have been accepted", "lastTransitionTime": t},
-        ],
-        "storedVersions": stored,
     })
 }
 
@@ -451,15 +427,15 @@ impl State {
             // Status is written through the status subresource only.
             obj.as_object_mut().expect("object").remove("status");
         }
-        if is_crd(k) {
-            kinds::register_crd(&obj, !self.dry_run).map_err(|(field, reason)| {
+        if crd::is_crd(k) {
+            crd::register_crd(&obj, !self.dry_run).map_err(|(field, reason)| {
                 ApiError::Invalid {
                     kind: k.kind.into(),
                     name: name.clone(),
                     message: format!("{field}: {reason}"),
                 }
             })?;
-            obj["status"] = crd_status(&obj);
+            obj["status"] = crd::crd_status(&obj);
         }
         let created = self.insert(ki, obj, EventType::Added);
         self.collect_if_orphaned(ki, &key(k, ns, &name));
