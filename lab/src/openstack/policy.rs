@@ -79,3 +79,67 @@ pub(crate) fn refuse(reader_only: bool, service: &str, req: &Req) -> Option<Resp
         ),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Bytes;
+    use axum::http::HeaderMap;
+
+    fn req(m: Method, path: &str) -> Req {
+        let r = Req::parse(m, path, None, &HeaderMap::new(), &Bytes::new());
+        r.unwrap_or_else(|_| panic!("parse {path}"))
+    }
+
+    async fn body(r: Response) -> serde_json::Value {
+        let b = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        serde_json::from_slice(&b).unwrap()
+    }
+
+    #[tokio::test]
+    async fn readers_read_and_their_writes_name_the_rule() {
+        assert!(refuse(true, "/network", &req(Method::GET, "/v2.0/networks")).is_none());
+        assert!(refuse(false, "/network", &req(Method::POST, "/v2.0/networks")).is_none());
+        for (m, path, rule) in [
+            (Method::POST, "/v2.0/networks", "create_network"),
+            (Method::PUT, "/v2.0/ports/p1", "update_port"),
+            (
+                Method::DELETE,
+                "/v2.0/security-groups/g",
+                "delete_security_group",
+            ),
+            (
+                Method::PUT,
+                "/v2.0/routers/r/add_router_interface",
+                "add_router_interface",
+            ),
+            (Method::PUT, "/v2.0/ports/p1/tags/t", "update_ports_tags"),
+        ] {
+            let r = refuse(true, "/network", &req(m, path)).expect("refused");
+            assert_eq!(r.status(), StatusCode::FORBIDDEN);
+            let b = body(r).await;
+            assert_eq!(b["NeutronError"]["type"], "PolicyNotAuthorized");
+            assert_eq!(
+                b["NeutronError"]["message"],
+                format!("(rule:{rule}) is disallowed by policy")
+            );
+        }
+        let r = refuse(
+            true,
+            "/compute",
+            &req(Method::POST, "/v2.1/servers/s/action"),
+        )
+        .unwrap();
+        assert_eq!(
+            body(r).await["forbidden"]["message"],
+            "Policy doesn't allow os_compute_api:os-server-actions:reboot to be performed."
+        );
+        let r = refuse(
+            true,
+            "/load-balancer",
+            &req(Method::DELETE, "/v2/lbaas/loadbalancers/x"),
+        )
+        .unwrap();
+        assert_eq!(body(r).await["faultcode"], "Client");
+    }
+}
