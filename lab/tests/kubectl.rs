@@ -212,6 +212,91 @@ async fn kubectl_creates_replaces_applies_patches_and_deletes() -> Result<()> {
         "Active"
     );
 
+    // More typed commands that send protobuf: run, create deployment/service, expose.
+    ok(
+        &kc,
+        &[
+            "run",
+            "pod1",
+            "-n",
+            "x",
+            "--image=nginx:1",
+            "--port=80",
+            "--env=A=1",
+            "--",
+            "sleep",
+            "9",
+        ],
+    )
+    .await?;
+    let pod = store.get("pods", "x", "pod1")?;
+    assert_eq!(pod["spec"]["containers"][0]["image"], "nginx:1");
+    assert_eq!(pod["spec"]["containers"][0]["args"], json!(["sleep", "9"]));
+    assert_eq!(
+        pod["spec"]["containers"][0]["ports"],
+        json!([{"containerPort": 80}])
+    );
+    assert_eq!(
+        pod["spec"]["containers"][0]["env"],
+        json!([{"name": "A", "value": "1"}])
+    );
+    assert_eq!(pod["metadata"]["labels"]["run"], "pod1");
+    ok(
+        &kc,
+        &[
+            "create",
+            "deployment",
+            "d2",
+            "-n",
+            "x",
+            "--image=nginx:1",
+            "--replicas=2",
+            "--port=8080",
+        ],
+    )
+    .await?;
+    let d2 = store.get("deployments.apps", "x", "d2")?;
+    assert_eq!(d2["spec"]["replicas"], 2);
+    assert_eq!(d2["spec"]["selector"]["matchLabels"]["app"], "d2");
+    assert_eq!(
+        d2["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"],
+        8080
+    );
+    ok(
+        &kc,
+        &[
+            "create",
+            "service",
+            "clusterip",
+            "s1",
+            "-n",
+            "x",
+            "--tcp=80:8080",
+        ],
+    )
+    .await?;
+    let s1 = store.get("services", "x", "s1")?;
+    assert_eq!(s1["spec"]["ports"][0]["port"], 80);
+    assert_eq!(s1["spec"]["ports"][0]["targetPort"], 8080);
+    assert_eq!(s1["spec"]["type"], "ClusterIP");
+    ok(
+        &kc,
+        &[
+            "expose",
+            "deployment",
+            "d2",
+            "-n",
+            "x",
+            "--port=80",
+            "--target-port=8080",
+        ],
+    )
+    .await?;
+    assert_eq!(
+        store.get("services", "x", "d2")?["spec"]["selector"]["app"],
+        "d2"
+    );
+
     // Server-side dry run: answered, validated, nothing stored.
     let dry = ok(
         &kc,

@@ -19,6 +19,7 @@ pub mod kubeconfig;
 pub mod openapi;
 pub mod patch;
 pub mod protobuf;
+mod protobuf_workloads;
 pub mod selectors;
 pub mod server;
 mod store;

@@ -1,6 +1,8 @@
 //! Protobuf request bodies (`application/vnd.kubernetes.protobuf`), which
 //! kubectl 1.32 sends for built-in kinds from its typed commands
-//! (`kubectl create namespace`, `kubectl create configmap`).
+//! (`kubectl create namespace`, `kubectl create configmap`; `kubectl run`,
+//! `create deployment`, `create service` and `expose` in
+//! `protobuf_workloads.rs`).
 //!
 //! A body is the `k8s\0` magic and a `runtime.Unknown` envelope whose `raw`
 //! bytes are the object; both are decoded with k8s-pb's generated types (the
@@ -22,13 +24,14 @@ use serde_json::{Map, Value, json};
 
 use super::error::ApiError;
 use super::kinds::Kind;
+use super::protobuf_workloads as workloads;
 
 /// The protobuf media type.
 pub const MEDIA_TYPE: &str = "application/vnd.kubernetes.protobuf";
 
 const MAGIC: &[u8] = b"k8s\0";
 
-fn unsupported(what: &str) -> ApiError {
+pub(super) fn unsupported(what: &str) -> ApiError {
     ApiError::UnsupportedMediaType(format!(
         "the lab cannot decode {what} from protobuf; send it as JSON \
          (for example `kubectl create -f FILE`, or a client with content type application/json)"
@@ -59,6 +62,11 @@ pub fn decode(k: &Kind, body: &[u8]) -> Result<Value, ApiError> {
     let mut obj = match (k.group, k.kind) {
         ("", "Namespace") => namespace(pb::Namespace::decode(raw.as_slice()).map_err(bad)?)?,
         ("", "ConfigMap") => config_map(pb::ConfigMap::decode(raw.as_slice()).map_err(bad)?)?,
+        ("", "Pod") => workloads::pod(pb::Pod::decode(raw.as_slice()).map_err(bad)?)?,
+        ("", "Service") => workloads::service(pb::Service::decode(raw.as_slice()).map_err(bad)?)?,
+        ("apps", "Deployment") => workloads::deployment(
+            k8s_pb::api::apps::v1::Deployment::decode(raw.as_slice()).map_err(bad)?,
+        )?,
         _ => return Err(unsupported(&format!("a {}", k.kind))),
     };
     obj["apiVersion"] = json!(if api_version.is_empty() {
@@ -88,10 +96,11 @@ fn string_map(m: BTreeMap<String, String>) -> Option<Value> {
     (!m.is_empty()).then(|| json!(m))
 }
 
-fn leftover<M: Message>(what: &str, m: &M) -> Result<(), ApiError> {
+pub(super) fn leftover<M: Message + std::fmt::Debug>(what: &str, m: &M) -> Result<(), ApiError> {
     if m.encoded_len() == 0 {
         Ok(())
     } else {
+        tracing::debug!(what, leftover = ?m, "protobuf fields without a conversion");
         Err(unsupported(&format!(
             "{what} with fields the lab does not know"
         )))
@@ -101,7 +110,7 @@ fn leftover<M: Message>(what: &str, m: &M) -> Result<(), ApiError> {
 /// Converts the client-settable parts of ObjectMeta; the server-set parts
 /// (uid, resourceVersion, timestamps…) are dropped, as the apiserver drops
 /// them on create.
-fn object_meta(mut m: meta::ObjectMeta) -> Result<Value, ApiError> {
+pub(super) fn object_meta(mut m: meta::ObjectMeta) -> Result<Value, ApiError> {
     let mut out = Map::new();
     put(&mut out, "name", non_empty(m.name.take()).map(Value::from));
     put(
@@ -287,13 +296,29 @@ mod tests {
         assert!(e.to_string().contains("send it as JSON"), "{e}");
         assert!(leftover("a Time", &meta::Time::default()).is_ok());
 
-        let pod = by_kind("v1", "Pod").unwrap();
-        assert_eq!(
-            decode(pod, &wrap("v1", "Pod", Vec::new()))
-                .unwrap_err()
-                .code(),
-            415
-        );
+        let lease = by_kind("coordination.k8s.io/v1", "Lease").unwrap();
+        let e = decode(lease, &wrap("coordination.k8s.io/v1", "Lease", Vec::new()));
+        assert_eq!(e.unwrap_err().code(), 415, "no conversion for Leases");
+        // A Pod whose container has a probe (which `kubectl run` never sets).
+        let pod = pb::Pod {
+            metadata: Some(meta_named("p")),
+            spec: Some(pb::PodSpec {
+                containers: vec![pb::Container {
+                    name: Some("c".into()),
+                    liveness_probe: Some(pb::Probe {
+                        period_seconds: Some(5),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            status: None,
+        };
+        let pk = by_kind("v1", "Pod").unwrap();
+        let e = decode(pk, &wrap("v1", "Pod", pod.encode_to_vec())).unwrap_err();
+        assert_eq!(e.code(), 415, "{e}");
+        assert!(e.to_string().contains("a container"), "{e}");
         assert_eq!(decode(k, b"{\"json\": true}").unwrap_err().code(), 400);
         let mut cut = wrap("v1", "Namespace", ns.encode_to_vec());
         cut.truncate(cut.len() - 3);
