@@ -262,6 +262,16 @@ async fn kubectl_creates_replaces_applies_patches_and_deletes() -> Result<()> {
         d2["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"],
         8080
     );
+    // kubectl scale goes through the scale subresource.
+    ok(
+        &kc,
+        &["scale", "deployment", "d2", "-n", "x", "--replicas=3"],
+    )
+    .await?;
+    assert_eq!(
+        store.get("deployments.apps", "x", "d2")?["spec"]["replicas"],
+        3
+    );
     ok(
         &kc,
         &[

@@ -82,6 +82,17 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
             "shortNames": k.short_names,
             "storageVersionHash": "",
         }));
+        if super::scale::scalable(k) {
+            resources.push(json!({
+                "name": format!("{}/scale", k.plural),
+                "singularName": "",
+                "namespaced": k.namespaced,
+                "group": "autoscaling",
+                "version": "v1",
+                "kind": "Scale",
+                "verbs": ["get", "patch", "update"],
+            }));
+        }
         if k.status {
             resources.push(json!({
                 "name": format!("{}/status", k.plural),

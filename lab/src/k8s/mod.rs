@@ -8,7 +8,8 @@
 //! the OpenAPI documents kubectl validates and patches with, [`validation`]
 //! `fieldValidation`, [`strategic`] strategic merge patch, [`protobuf`] the
 //! protobuf request bodies kubectl sends for built-in kinds, [`crd`] the
-//! kinds CustomResourceDefinitions add, and `dryrun.rs` `dryRun=All`.
+//! kinds CustomResourceDefinitions add, [`scale`] the scale subresource, and
+//! `dryrun.rs` `dryRun=All`.
 
 pub mod crd;
 pub mod discovery;
@@ -20,6 +21,7 @@ pub mod openapi;
 pub mod patch;
 pub mod protobuf;
 mod protobuf_workloads;
+pub mod scale;
 pub mod selectors;
 pub mod server;
 mod store;

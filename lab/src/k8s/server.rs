@@ -25,6 +25,7 @@ use super::error::ApiError;
 use super::kinds::{self, Kind};
 use super::openapi;
 use super::protobuf;
+use super::scale;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::store::{ListOptions, Store, WatchEvent};
 use super::table;
@@ -145,6 +146,7 @@ fn parse_target(group: &str, version: &str, rest: &[&str]) -> Result<Target, Api
     };
     if let Some(s) = &sub
         && !(s == "status" && kind.status)
+        && !(s == "scale" && scale::scalable(kind))
     {
         return Err(ApiError::NoSuchResource);
     }
@@ -252,7 +254,7 @@ fn route(
         .unwrap_or("");
     let as_table = table::wants_table(accept);
     let ns = t.ns.as_deref().unwrap_or("");
-    let status_only = t.sub.is_some();
+    let status_only = t.sub.as_deref() == Some("status");
     let ctype = headers
         .get(header::CONTENT_TYPE)
         .and_then(|h| h.to_str().ok())
@@ -265,6 +267,32 @@ fn route(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))
     };
+    if t.sub.as_deref() == Some("scale") {
+        let name = t.name.as_deref().unwrap_or_default();
+        let obj = store.get_kind(t.kind, ns, name)?;
+        let new_scale = match *method {
+            Method::GET => return ok(scale::view(&obj)),
+            Method::PUT => parse_body()?,
+            Method::PATCH => {
+                let mut current = scale::view(&obj);
+                let body = parse_body()?;
+                match ctype {
+                    "application/json-patch+json" => super::patch::json_patch(&mut current, &body)
+                        .map_err(|e| ApiError::BadRequest(e.to_string()))?,
+                    _ => super::patch::merge_patch(&mut current, &body),
+                }
+                current
+            }
+            ref m => {
+                return Err(ApiError::MethodNotAllowed(format!(
+                    "the server does not allow this method on the requested resource ({m})"
+                )));
+            }
+        };
+        let written =
+            store.update_kind(t.kind, ns, name, scale::apply(&obj, &new_scale)?, false)?;
+        return ok(scale::view(&written));
+    }
     let mut warnings = Vec::new();
     let mut validated = |mut obj: Value| -> Result<Value, ApiError> {
         warnings.extend(validation::check(t.kind, &mut obj, directive)?);
