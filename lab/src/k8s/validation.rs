@@ -214,6 +214,19 @@ mod tests {
     }
 
     #[test]
+    fn the_generated_scenario_has_no_unknown_fields() {
+        // Otherwise the tool's writes (Warn by default) would prune them.
+        let scenario = crate::scenario::kuryr_cluster(&crate::LabConfig::default().scenario());
+        for obj in &scenario.k8s {
+            let av = obj["apiVersion"].as_str().unwrap();
+            let k = by_kind(av, obj["kind"].as_str().unwrap()).unwrap();
+            let mut copy = obj.clone();
+            let w = check(k, &mut copy, Directive::Warn).unwrap();
+            assert!(w.is_empty(), "{} {}: {w:?}", k.kind, obj["metadata"]["name"]);
+        }
+    }
+
+    #[test]
     fn custom_kinds_keep_everything_and_bad_directives_are_refused() {
         let k = by_kind("openstack.org/v1", "KuryrNetwork").unwrap();
         let mut obj = json!({"metadata": {"name": "n"}, "spec": {"anything": 1}});
