@@ -222,7 +222,12 @@ mod tests {
             let k = by_kind(av, obj["kind"].as_str().unwrap()).unwrap();
             let mut copy = obj.clone();
             let w = check(k, &mut copy, Directive::Warn).unwrap();
-            assert!(w.is_empty(), "{} {}: {w:?}", k.kind, obj["metadata"]["name"]);
+            assert!(
+                w.is_empty(),
+                "{} {}: {w:?}",
+                k.kind,
+                obj["metadata"]["name"]
+            );
         }
     }
 
