@@ -210,6 +210,15 @@ pub static KINDS: &[Kind] = &[
         true,
         &["crd", "crds"],
     ),
+    row(
+        "lcm.mirantis.com",
+        "v1alpha1",
+        "openstackdeployments",
+        "OpenStackDeployment",
+        true,
+        true,
+        &["osdpl"],
+    ),
 ];
 
 /// Returns the kind served at `group`/`version` under `plural`.

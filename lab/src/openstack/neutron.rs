@@ -1,7 +1,7 @@
 //! Simulated Neutron v2.0: a generic store of JSON objects per collection,
 //! with Neutron's filters (attributes, `tags`, `tags-any`, `not-tags`,
 //! `not-tags-any`; unknown attributes are a 400), `limit`/`marker` pagination
-//! and `<resources>_links`, tag sub-resources, and the per-resource rules
+//! and `<resources>_links`, `fields=` (only those keys answered), tag sub-resources, and the per-resource rules
 //! (defaults on create, what blocks a delete, trunk and router actions) in
 //! `neutron_ops.rs`. Error types and messages are the ones the real Neutron
 //! (Zed, ML2/OVS) gives, as measured by the conformance suite.
@@ -158,6 +158,13 @@ pub(crate) const KINDS: &[Kind] = &[
             "status",
         ],
     },
+    Kind {
+        url: "address-groups",
+        one: "address_group",
+        not_found: "AddressGroupNotFound",
+        missing: "Address group {} could not be found.",
+        filters: &["addresses"],
+    },
 ];
 
 /// Returns the kind of a URL collection name.
@@ -170,6 +177,8 @@ pub(crate) fn kind(url: &str) -> Option<&'static Kind> {
 pub struct Neutron {
     pub(crate) colls: HashMap<&'static str, BTreeMap<String, Value>>,
     pub(crate) segmentation_id: u32,
+    /// Extensions a scenario enabled beyond the defaults (seeded as collection `extensions`).
+    pub(crate) extra_extensions: Vec<Value>,
 }
 
 impl Neutron {
@@ -202,6 +211,10 @@ impl Neutron {
     /// Inserts a seeded object, filling the fields a real create would.
     pub fn seed(&mut self, url: &str, obj: Value) {
         let url = url.replace('_', "-");
+        if url == "extensions" {
+            self.extra_extensions.push(obj);
+            return;
+        }
         let Some(k) = kind(&url) else { return };
         let obj = ops::fill_defaults(self, k, obj);
         let id = obj["id"].as_str().unwrap_or_default().to_string();
@@ -253,22 +266,36 @@ pub(crate) fn handle(w: &mut World, req: &Req) -> Response {
             json!({"versions": [{"id": "v2.0", "status": "CURRENT", "links": [{"rel": "self", "href": format!("{}/network/v2.0/", w.base_url)}]}]}),
         ),
         (Method::GET, ["v2.0", "extensions"]) => {
-            json_status(StatusCode::OK, json!({"extensions": ops::extensions()}))
+            let mut all = ops::extensions();
+            all.extend(w.neutron.extra_extensions.iter().cloned());
+            json_status(StatusCode::OK, json!({"extensions": all}))
         }
         (Method::GET, ["v2.0", "network-ip-availabilities"]) => {
+            let used = ops::used_ips(&w.neutron);
+            let limit = page_limit(req);
+            let marker = req.first("marker");
             let all: Vec<Value> = w
                 .neutron
                 .iter("networks")
-                .map(|n| ops::ip_availability(&w.neutron, n))
+                .filter(|n| marker.is_none_or(|m| n["id"].as_str().unwrap_or_default() > m))
+                .map(|n| ops::ip_availability(&w.neutron, n, &used))
                 .filter(|a| matches_attrs(a, req))
+                .take(limit.unwrap_or(usize::MAX))
                 .collect();
-            json_status(StatusCode::OK, json!({"network_ip_availabilities": all}))
+            page(
+                w,
+                "network-ip-availabilities",
+                "network_id",
+                all,
+                limit,
+                req,
+            )
         }
         (Method::GET, ["v2.0", "network-ip-availabilities", id]) => {
             match w.neutron.raw("networks", id) {
                 Some(n) => json_status(
                     StatusCode::OK,
-                    json!({"network_ip_availability": ops::ip_availability(&w.neutron, n)}),
+                    json!({"network_ip_availability": select_fields(ops::ip_availability(&w.neutron, n, &ops::used_ips(&w.neutron)), req)}),
                 ),
                 None => not_found(&KINDS[0], id),
             }
@@ -284,7 +311,7 @@ pub(crate) fn handle(w: &mut World, req: &Req) -> Response {
                 (Method::GET, []) => list(w, k, req),
                 (Method::POST, []) => ops::create(w, k, req.body.as_ref().unwrap_or(&Value::Null)),
                 (Method::GET, [id]) => match w.neutron.get(k.url, id) {
-                    Some(o) => json_status(StatusCode::OK, json!({ k.one: o })),
+                    Some(o) => json_status(StatusCode::OK, json!({ k.one: select_fields(o, req) })),
                     None => not_found(k, id),
                 },
                 (Method::PUT, [id]) => {
@@ -341,10 +368,7 @@ fn list(w: &World, k: &Kind, req: &Req) -> Response {
             format!("[{}] is invalid attribute for filtering", bad.join(", ")),
         );
     }
-    let limit = req
-        .first("limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .filter(|l| *l > 0);
+    let limit = page_limit(req);
     let marker = req.first("marker");
     let items: Vec<Value> = w
         .neutron
@@ -354,7 +378,53 @@ fn list(w: &World, k: &Kind, req: &Req) -> Response {
         .take(limit.unwrap_or(usize::MAX))
         .map(|o| w.neutron.view(k.url, o))
         .collect();
-    let key = k.url.replace('-', "_");
+    page(w, k.url, "id", items, limit, req)
+}
+
+/// Returns the `limit` of a list request (none, or 0: every item).
+fn page_limit(req: &Req) -> Option<usize> {
+    req.first("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .filter(|l| *l > 0)
+}
+
+/// Keeps only the `fields=` asked for (all when none are), as Neutron does.
+fn select_fields(o: Value, req: &Req) -> Value {
+    let fields = req.all("fields");
+    match o {
+        Value::Object(m) if !fields.is_empty() => Value::Object(
+            m.into_iter()
+                .filter(|(k, _)| fields.contains(&k.as_str()))
+                .collect(),
+        ),
+        o => o,
+    }
+}
+
+/// Returns one page of a listing, with `<collection>_links` when paginated:
+/// `next` when the page is full, `previous` when a marker was given.
+fn page(
+    w: &World,
+    url: &str,
+    id_key: &str,
+    items: Vec<Value>,
+    limit: Option<usize>,
+    req: &Req,
+) -> Response {
+    let marker = req.first("marker");
+    let key = url.replace('-', "_");
+    let ids: (Option<String>, Option<String>) = (
+        items
+            .first()
+            .and_then(|o| o[id_key].as_str())
+            .map(str::to_string),
+        items
+            .last()
+            .and_then(|o| o[id_key].as_str())
+            .map(str::to_string),
+    );
+    let count = items.len();
+    let items: Vec<Value> = items.into_iter().map(|o| select_fields(o, req)).collect();
     let mut body = json!({ key.clone(): items });
     if let Some(limit) = limit {
         let keep: Vec<String> = req
@@ -366,15 +436,16 @@ fn list(w: &World, k: &Kind, req: &Req) -> Response {
         let base = format!(
             "{}/network/v2.0/{}?{}",
             w.base_url,
-            k.url,
+            url,
             keep.iter().map(|s| format!("{s}&")).collect::<String>()
         );
         let mut links = Vec::new();
-        if let Some(last) = items.last().filter(|_| items.len() == limit) {
-            links.push(json!({"rel": "next", "href": format!("{base}limit={limit}&marker={}", last["id"].as_str().unwrap_or_default())}));
+        if let Some(last) = ids.1.filter(|_| count == limit) {
+            links
+                .push(json!({"rel": "next", "href": format!("{base}limit={limit}&marker={last}")}));
         }
-        if let Some(first) = items.first().filter(|_| marker.is_some()) {
-            links.push(json!({"rel": "previous", "href": format!("{base}limit={limit}&marker={}&page_reverse=True", first["id"].as_str().unwrap_or_default())}));
+        if let Some(first) = ids.0.filter(|_| marker.is_some()) {
+            links.push(json!({"rel": "previous", "href": format!("{base}limit={limit}&marker={first}&page_reverse=True")}));
         }
         if !links.is_empty() {
             body[format!("{key}_links")] = Value::Array(links);

@@ -6,7 +6,7 @@
 
 #![allow(clippy::result_large_err)] // the error is the answer to send
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use axum::http::{Method, StatusCode};
@@ -958,14 +958,27 @@ fn remove_interface(w: &mut World, router: &str, body: &Value) -> Response {
 }
 
 /// Returns the IP availability of one network.
-pub(crate) fn ip_availability(n: &Neutron, net: &Value) -> Value {
+/// Returns how many fixed IPs each subnet has (computed once per request).
+pub(crate) fn used_ips(n: &Neutron) -> HashMap<String, usize> {
+    let mut used = HashMap::new();
+    for f in n
+        .iter("ports")
+        .flat_map(|p| p["fixed_ips"].as_array().into_iter().flatten())
+    {
+        *used.entry(s(&f["subnet_id"]).to_string()).or_insert(0) += 1;
+    }
+    used
+}
+
+/// Returns the IP availability of a network; `used` comes from [`used_ips`].
+pub(crate) fn ip_availability(n: &Neutron, net: &Value, used: &HashMap<String, usize>) -> Value {
     let id = s(&net["id"]);
     let subnets: Vec<Value> = n
         .iter("subnets")
         .filter(|sn| sn["network_id"] == id)
         .map(|sn| {
             let total: u128 = sn["allocation_pools"].as_array().into_iter().flatten().filter_map(|p| Some(ip_num(s(&p["end"]))? - ip_num(s(&p["start"]))? + 1)).sum();
-            let used = n.iter("ports").flat_map(|p| p["fixed_ips"].as_array().into_iter().flatten()).filter(|f| f["subnet_id"] == sn["id"]).count();
+            let used = used.get(s(&sn["id"])).copied().unwrap_or(0);
             json!({"subnet_id": sn["id"], "subnet_name": sn["name"], "cidr": sn["cidr"], "ip_version": sn["ip_version"],
                 "total_ips": total.min(u64::MAX as u128) as u64, "used_ips": used})
         })
