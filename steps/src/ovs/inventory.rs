@@ -131,8 +131,10 @@ pub struct FloatingIp {
 pub struct SubnetAvailability {
     pub subnet_id: String,
     pub ip_version: u8,
-    pub total_ips: u64,
-    pub used_ips: u64,
+    #[serde(deserialize_with = "count")]
+    pub total_ips: u128,
+    #[serde(deserialize_with = "count")]
+    pub used_ips: u128,
 }
 
 /// IP availability of one network (Neutron's `network-ip-availabilities`).
@@ -140,9 +142,27 @@ pub struct SubnetAvailability {
 #[serde(default)]
 pub struct NetworkAvailability {
     pub network_id: String,
-    pub total_ips: u64,
-    pub used_ips: u64,
+    #[serde(deserialize_with = "count")]
+    pub total_ips: u128,
+    #[serde(deserialize_with = "count")]
+    pub used_ips: u128,
     pub subnet_ip_availability: Vec<SubnetAvailability>,
+}
+
+/// Reads an address count: real Neutron answers an IPv6 /64's 2^64 as a
+/// float (`1.8446744073709552e+19`), which a `u64` refuses.
+fn count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
+    use serde::de::Error;
+    let v = serde_json::Number::deserialize(d)?;
+    if let Some(n) = v.as_u64() {
+        return Ok(u128::from(n));
+    }
+    match v.as_f64() {
+        Some(f) if f >= 0.0 && f.is_finite() => Ok(f as u128),
+        _ => Err(D::Error::custom(format!(
+            "expected an address count, got {v}"
+        ))),
+    }
 }
 
 /// A Neutron API extension.
@@ -450,4 +470,21 @@ pub fn is_overlay(network_type: &str) -> bool {
 /// Returns true for provider networks the checks care about (`vlan`, `flat`).
 pub fn is_provider(network_type: &str) -> bool {
     matches!(network_type, "vlan" | "flat")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_read_as_real_neutron_sends_them() {
+        let a: NetworkAvailability = serde_json::from_str(
+            r#"{"network_id": "n", "total_ips": 1.8446744073709552e+19, "used_ips": 3,
+                "subnet_ip_availability": [{"subnet_id": "s", "ip_version": 6, "total_ips": 1.8446744073709552e+19, "used_ips": 3}]}"#,
+        )
+        .unwrap();
+        assert_eq!(a.total_ips, 1u128 << 64);
+        assert_eq!(a.subnet_ip_availability[0].used_ips, 3);
+        assert!(serde_json::from_str::<NetworkAvailability>(r#"{"total_ips": -1}"#).is_err());
+    }
 }

@@ -32,7 +32,7 @@ mod tests {
     use super::*;
     use crate::ovs::inventory::{Inventory, NetworkAvailability, Part};
 
-    fn avail(id: &str, total: u64, used: u64) -> NetworkAvailability {
+    fn avail(id: &str, total: u128, used: u128) -> NetworkAvailability {
         NetworkAvailability {
             network_id: id.into(),
             total_ips: total,

@@ -51,7 +51,7 @@ mod tests {
     use super::*;
     use crate::ovs::inventory::{Inventory, NetworkAvailability, Part, SubnetAvailability};
 
-    fn sub(id: &str, v: u8, total: u64, used: u64) -> SubnetAvailability {
+    fn sub(id: &str, v: u8, total: u128, used: u128) -> SubnetAvailability {
         SubnetAvailability {
             subnet_id: id.into(),
             ip_version: v,
