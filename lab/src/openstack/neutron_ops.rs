@@ -979,12 +979,18 @@ pub(crate) fn used_ips(n: &Neutron) -> HashMap<String, usize> {
     used
 }
 
-/// Returns the IP availability of a network; `used` comes from [`used_ips`].
-pub(crate) fn ip_availability(n: &Neutron, net: &Value, used: &HashMap<String, usize>) -> Value {
+/// Returns the IP availability of a network; `subnets_of` from
+/// `Neutron::subnets_by_network`, `used` from [`used_ips`].
+pub(crate) fn ip_availability(
+    net: &Value,
+    subnets_of: &HashMap<&str, Vec<&Value>>,
+    used: &HashMap<String, usize>,
+) -> Value {
     let id = s(&net["id"]);
-    let subnets: Vec<Value> = n
-        .iter("subnets")
-        .filter(|sn| sn["network_id"] == id)
+    let subnets: Vec<Value> = subnets_of
+        .get(id)
+        .into_iter()
+        .flatten()
         .map(|sn| {
             let total: u128 = sn["allocation_pools"].as_array().into_iter().flatten().filter_map(|p| Some(ip_num(s(&p["end"]))? - ip_num(s(&p["start"]))? + 1)).sum();
             let used = used.get(s(&sn["id"])).copied().unwrap_or(0);
