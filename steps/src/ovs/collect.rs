@@ -11,7 +11,7 @@
 //! with the reason, which fails only the checks that need them.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -228,9 +228,4 @@ pub async fn read_deployment(kc: &KubeClient) -> Result<Result<Value, String>, K
         )),
         Err(e) => Err(e),
     }
-}
-
-/// Returns a duration as seconds with millisecond precision (for reports).
-pub fn seconds(d: Duration) -> f64 {
-    (d.as_millis() as f64) / 1000.0
 }

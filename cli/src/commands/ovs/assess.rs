@@ -49,7 +49,7 @@ pub struct AssessArgs {
     #[arg(long, value_name = "MTU")]
     pub path_mtu: Option<u32>,
     /// [ml2] overlay_ip_version (4 or 6), when the OpenStackDeployment does not set it [4].
-    #[arg(long, value_name = "4|6", value_parser = clap::value_parser!(u8).range(4..=6))]
+    #[arg(long, value_name = "4|6", value_parser = ip_version)]
     pub overlay_ip_version: Option<u8>,
     /// [ml2_type_geneve] max_header_size, when the OpenStackDeployment does not set it [38, OVN's minimum].
     #[arg(long, value_name = "BYTES")]
@@ -69,6 +69,15 @@ pub struct AssessArgs {
     /// How long one request may take, in seconds.
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub request_timeout_s: u64,
+}
+
+/// Parses `--overlay-ip-version`: 4 or 6.
+fn ip_version(v: &str) -> std::result::Result<u8, String> {
+    match v {
+        "4" => Ok(4),
+        "6" => Ok(6),
+        _ => Err(format!("{v} is not an IP version: give 4 or 6")),
+    }
 }
 
 /// Maps an OpenStack error to the CLI's, with its exit code and hints.
@@ -236,4 +245,44 @@ fn write_report(path: &PathBuf, results: &[CheckResult]) -> Result<()> {
         ))
         .with_hint("choose a writable path for --report")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::{Cli, Command};
+    use crate::commands::ovs::OvsCommand;
+    use clap::Parser;
+
+    fn parse(args: &[&str]) -> Result<super::AssessArgs, clap::Error> {
+        let cli = Cli::try_parse_from([&["ovn-migrate", "ovs", "assess"], args].concat())?;
+        match cli.command {
+            Command::Ovs(OvsCommand::Assess(a)) => Ok(a),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn flags_parse_and_bad_values_are_refused() {
+        let a = parse(&[
+            "--tenant-network-types",
+            "vxlan,geneve",
+            "--overlay-ip-version",
+            "6",
+            "--check",
+            "a_check",
+            "--check",
+            "b_check",
+        ])
+        .unwrap();
+        assert_eq!(
+            a.tenant_network_types,
+            Some(vec!["vxlan".to_string(), "geneve".to_string()])
+        );
+        assert_eq!(a.overlay_ip_version, Some(6));
+        assert_eq!(a.checks, ["a_check", "b_check"]);
+        assert_eq!((a.concurrency, a.page_size), (8, 1000));
+        assert!(parse(&["--overlay-ip-version", "5"]).is_err());
+        assert!(parse(&["--concurrency", "0"]).is_err());
+        assert!(parse(&["--page-size", "0"]).is_err());
+    }
 }
