@@ -149,5 +149,7 @@ CREATE TABLE networks (id CHAR(36) PRIMARY KEY, name VARCHAR(255), mtu INT, netw
 INSERT INTO networks SELECT UUID(), CONCAT('net-', seq), IF(seq % 3 = 0, 1450, 1442), 'vxlan' FROM seq_1_to_200;
 CREATE TABLE ports (id CHAR(36) PRIMARY KEY, network_id CHAR(36), device_owner VARCHAR(255));
 INSERT INTO ports SELECT UUID(), n.id, 'compute:nova' FROM networks n, seq_1_to_5;"
-log "seeded neutron: $(sql 3 'SELECT COUNT(*) FROM neutron.networks') networks, $(sql 3 'SELECT COUNT(*) FROM neutron.ports') ports (read on member 3)"
+# wsrep_sync_wait: a read on another member right after the commit may not see it yet
+# (Galera applies asynchronously); waiting for causality makes the count exact.
+log "seeded neutron: $(sql 3 'SET SESSION wsrep_sync_wait = 1; SELECT COUNT(*) FROM neutron.networks') networks, $(sql 3 'SET SESSION wsrep_sync_wait = 1; SELECT COUNT(*) FROM neutron.ports') ports (read on member 3)"
 status
