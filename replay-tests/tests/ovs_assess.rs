@@ -317,3 +317,43 @@ fn a_wrong_cloud_is_a_config_error() {
     assert!(stderr(&out).contains("nope"));
     let _ = Path::new(BIN);
 }
+
+#[test]
+fn a_second_deployment_is_not_guessed_between() {
+    let rig = Rig::start(vec![]);
+    rig.lab
+        .store()
+        .seed(vec![serde_json::json!({"apiVersion": "lcm.mirantis.com/v1alpha1", "kind": "OpenStackDeployment",
+            "metadata": {"name": "other", "namespace": "openstack"}, "spec": {"features": {"neutron": {"tenant_network_types": ["geneve"]}}}})])
+        .unwrap();
+    let out = rig.assess(&["--output", "json"]);
+    assert!(
+        stderr(&out)
+            .contains("there are 2 OpenStackDeployments in namespace openstack (osh-dev, other)"),
+        "{}",
+        stderr(&out)
+    );
+    let got = violations(&json_of(&out));
+    assert!(got["neutron_tenant_network_types_check"][0].contains("unknown"));
+}
+
+#[test]
+fn an_unreachable_cluster_or_an_unwritable_report_stops_with_a_hint() {
+    let rig = Rig::start(vec![]);
+    let out = rig.assess(&["--report", "/nonexistent-dir/report.yaml"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("/nonexistent-dir/report.yaml") && err.contains("hint:"),
+        "{err}"
+    );
+    // The kubeconfig was given (KUBECONFIG): its cluster being down is an error, not a skip.
+    rig.lab.shutdown();
+    let out = rig.assess(&[]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("--no-deployment"), "{err}");
+    // …and --no-deployment goes on from the flags.
+    let out = rig.assess(&["--no-deployment", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(PRECHECK_FAILED), "{}", stderr(&out));
+}
