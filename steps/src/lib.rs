@@ -3,3 +3,4 @@ pub mod engine;
 pub mod kube;
 pub mod kuryr;
 pub mod openstack;
+pub mod ovs;

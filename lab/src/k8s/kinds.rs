@@ -217,6 +217,15 @@ pub static KINDS: &[Kind] = &[
         true,
         &["crd", "crds"],
     ),
+    row(
+        "lcm.mirantis.com",
+        "v1alpha1",
+        "openstackdeployments",
+        "OpenStackDeployment",
+        true,
+        true,
+        &["osdpl"],
+    ),
 ];
 
 /// Kinds added by CustomResourceDefinitions, after the static table.

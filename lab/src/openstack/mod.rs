@@ -305,6 +305,7 @@ impl Cloud {
                         octavia::seed(&mut w.octavia, coll, item)
                     }
                     "servers" => nova::seed(&mut w.nova, item),
+                    "os-services" => nova::seed_service(&mut w.nova, item),
                     _ => w.neutron.seed(coll, item),
                 }
             }

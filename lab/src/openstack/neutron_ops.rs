@@ -6,7 +6,7 @@
 
 #![allow(clippy::result_large_err)] // the error is the answer to send
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use axum::http::{Method, StatusCode};
@@ -989,22 +989,55 @@ fn remove_interface(w: &mut World, router: &str, body: &Value) -> Response {
 }
 
 /// Returns the IP availability of one network.
-pub(crate) fn ip_availability(n: &Neutron, net: &Value) -> Value {
+/// Returns an address count as real Neutron answers it: a float beyond
+/// `u64` (an IPv6 /64 is `1.8446744073709552e+19`), else an integer.
+fn count(n: u128) -> Value {
+    match u64::try_from(n) {
+        Ok(n) => json!(n),
+        Err(_) => json!(n as f64),
+    }
+}
+
+/// Returns how many fixed IPs each subnet has (computed once per request).
+pub(crate) fn used_ips(n: &Neutron) -> HashMap<String, usize> {
+    let mut used = HashMap::new();
+    for f in n
+        .iter("ports")
+        .flat_map(|p| p["fixed_ips"].as_array().into_iter().flatten())
+    {
+        *used.entry(s(&f["subnet_id"]).to_string()).or_insert(0) += 1;
+    }
+    used
+}
+
+/// Returns the IP availability of a network; `subnets_of` from
+/// `Neutron::subnets_by_network`, `used` from [`used_ips`].
+pub(crate) fn ip_availability(
+    net: &Value,
+    subnets_of: &HashMap<&str, Vec<&Value>>,
+    used: &HashMap<String, usize>,
+) -> Value {
     let id = s(&net["id"]);
-    let subnets: Vec<Value> = n
-        .iter("subnets")
-        .filter(|sn| sn["network_id"] == id)
+    let subnets: Vec<Value> = subnets_of
+        .get(id)
+        .into_iter()
+        .flatten()
         .map(|sn| {
             let total: u128 = sn["allocation_pools"].as_array().into_iter().flatten().filter_map(|p| Some(ip_num(s(&p["end"]))? - ip_num(s(&p["start"]))? + 1)).sum();
-            let used = n.iter("ports").flat_map(|p| p["fixed_ips"].as_array().into_iter().flatten()).filter(|f| f["subnet_id"] == sn["id"]).count();
+            let used = used.get(s(&sn["id"])).copied().unwrap_or(0);
             json!({"subnet_id": sn["id"], "subnet_name": sn["name"], "cidr": sn["cidr"], "ip_version": sn["ip_version"],
-                "total_ips": total.min(u64::MAX as u128) as u64, "used_ips": used})
+                "total_ips": count(total), "used_ips": used})
         })
         .collect();
-    let total: u64 = subnets
+    let total: u128 = subnets
         .iter()
-        .filter_map(|x| x["total_ips"].as_u64())
-        .fold(0, u64::saturating_add);
+        .filter_map(|x| {
+            x["total_ips"]
+                .as_f64()
+                .map(|f| x["total_ips"].as_u64().map_or(f as u128, u128::from))
+        })
+        .sum();
+    let total = count(total);
     let used: u64 = subnets.iter().filter_map(|x| x["used_ips"].as_u64()).sum();
     json!({"network_id": id, "network_name": net["name"], "project_id": net["project_id"], "tenant_id": net["project_id"],
         "subnet_ip_availability": subnets, "total_ips": total, "used_ips": used})

@@ -537,6 +537,17 @@ impl OpenStack {
         key: &str,
         query: &Query,
     ) -> Result<Vec<T>, Error> {
+        Ok(self.list_pages(service, path, key, query).await?.0)
+    }
+
+    /// Lists a collection as [`Self::list`] does, and returns how many pages (calls) it took.
+    pub async fn list_pages<T: DeserializeOwned>(
+        &self,
+        service: Service,
+        path: &str,
+        key: &str,
+        query: &Query,
+    ) -> Result<(Vec<T>, u64), Error> {
         let mut token = self.fresh_token(false).await?;
         let base = self.find_endpoint(&token, service)?;
         let mut url = format!("{base}{}{path}", service.version_path(&base));
@@ -545,7 +556,7 @@ impl OpenStack {
         let key = key.replace('-', "_");
         let key = key.as_str();
         let links_key = format!("{key}_links");
-        for _page in 0..100_000 {
+        for page in 1..=100_000u64 {
             let (_, bytes) = self
                 .send_url(Method::GET, &url, &query, None, &mut token)
                 .await?;
@@ -576,7 +587,7 @@ impl OpenStack {
                     url = rebase(&href, &base);
                     query = Query::new();
                 }
-                _ => return Ok(out),
+                _ => return Ok((out, page)),
             }
         }
         Err(Error::Unexpected {

@@ -9,6 +9,7 @@ mod client;
 mod config;
 mod error;
 pub mod neutron;
+pub mod neutron_read;
 pub mod nova;
 pub mod octavia;
 pub mod roles;
