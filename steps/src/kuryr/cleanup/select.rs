@@ -394,7 +394,7 @@ pub fn select(s: &Snapshot, opts: &SelectOptions) -> Result<Selection, SelectErr
     }
     let cluster = &opts.cluster_id;
     let tag = names::cluster_tag(cluster);
-    let tagged = |tags: &[String]| tags.iter().any(|t| *t == tag);
+    let tagged = |tags: &[String]| tags.contains(&tag);
     let mut out = Selection {
         tag: tag.clone(),
         ..Default::default()
