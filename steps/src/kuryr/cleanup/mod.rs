@@ -7,10 +7,12 @@
 //! each with its reason; [`graph`] turns that selection into the C4–C22
 //! operations as a dependency graph (layers, critical path, digest);
 //! [`verdict`] classifies what each operation's call or re-observation
-//! answered; [`restore`] plans recreating what a cleanup deleted. Only
-//! [`collect`] performs I/O.
+//! answered, and [`edge`] sends one operation's call and re-reads it;
+//! [`restore`] plans recreating what a cleanup deleted. Only [`collect`]
+//! and [`edge`] perform I/O.
 
 pub mod collect;
+pub mod edge;
 #[cfg(test)]
 pub(crate) mod fixture;
 pub mod graph;

@@ -22,7 +22,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::select::ObjKind;
 use super::snapshot::{LoadBalancerTree, Snapshot};
@@ -168,6 +168,202 @@ impl Create {
         matches!(self, Create::Port { .. } | Create::LoadBalancer { .. })
     }
 
+    /// Returns the tags to set (in the body, or by `PUT …/tags` after the create).
+    pub fn tags(&self) -> &[String] {
+        match self {
+            Create::SubnetPool { tags, .. }
+            | Create::Network { tags, .. }
+            | Create::Subnet { tags, .. }
+            | Create::Router { tags, .. }
+            | Create::SecurityGroup { tags, .. }
+            | Create::Port { tags, .. }
+            | Create::LoadBalancer { tags, .. }
+            | Create::FloatingIp { tags, .. } => tags,
+            _ => &[],
+        }
+    }
+
+    /// Returns the JSON body of the create call (the inner object; for a
+    /// router interface `{"subnet_id"}`, for a subport one `sub_ports` item),
+    /// with every reference resolved through `map`. Tags are in the body only
+    /// where [`Create::tags_in_body`] says so.
+    pub fn body(&self, map: &BTreeMap<String, String>) -> Result<Value, Unresolved> {
+        let res = |r: &Ref| {
+            r.resolve(map).ok_or_else(|| {
+                Unresolved(match r {
+                    Ref::New(id) | Ref::Same(id) => id.clone(),
+                })
+            })
+        };
+        let mut v = match self {
+            Create::SubnetPool {
+                name,
+                prefixes,
+                default_prefixlen,
+                ..
+            } => {
+                let mut v = json!({"name": name, "prefixes": prefixes});
+                if let Some(l) = default_prefixlen {
+                    v["default_prefixlen"] = json!(l);
+                }
+                v
+            }
+            Create::Network {
+                name, description, ..
+            } => json!({"name": name, "description": description}),
+            Create::Subnet {
+                name,
+                network,
+                cidr,
+                ip_version,
+                gateway_ip,
+                enable_dhcp,
+                dns_nameservers,
+                subnetpool,
+                ..
+            } => {
+                let mut v = json!({"name": name, "network_id": res(network)?, "cidr": cidr, "ip_version": ip_version,
+                    "gateway_ip": gateway_ip, "enable_dhcp": enable_dhcp, "dns_nameservers": dns_nameservers});
+                if let Some(p) = subnetpool {
+                    v["subnetpool_id"] = json!(res(p)?);
+                }
+                v
+            }
+            Create::Router {
+                name,
+                description,
+                external_network,
+                ..
+            } => {
+                let mut v = json!({"name": name, "description": description});
+                if let Some(n) = external_network {
+                    v["external_gateway_info"] = json!({"network_id": n});
+                }
+                v
+            }
+            Create::RouterInterface { subnet, .. } => json!({"subnet_id": res(subnet)?}),
+            Create::SecurityGroup {
+                name, description, ..
+            } => json!({"name": name, "description": description}),
+            Create::SecurityGroupRule { group, rule } => {
+                let mut v = json!({"security_group_id": res(group)?, "direction": rule.direction, "ethertype": rule.ethertype});
+                for (k, x) in [
+                    ("protocol", rule.protocol.as_ref().map(|p| json!(p))),
+                    ("port_range_min", rule.port_range_min.map(|p| json!(p))),
+                    ("port_range_max", rule.port_range_max.map(|p| json!(p))),
+                    (
+                        "remote_ip_prefix",
+                        rule.remote_ip_prefix.as_ref().map(|p| json!(p)),
+                    ),
+                ] {
+                    if let Some(x) = x {
+                        v[k] = x;
+                    }
+                }
+                if let Some(g) = &rule.remote_group {
+                    v["remote_group_id"] = json!(res(g)?);
+                }
+                v
+            }
+            Create::Port {
+                name,
+                network,
+                fixed_ips,
+                security_groups,
+                ..
+            } => {
+                let ips = fixed_ips
+                    .iter()
+                    .map(|(s, ip)| Ok(json!({"subnet_id": res(s)?, "ip_address": ip})))
+                    .collect::<Result<Vec<_>, Unresolved>>()?;
+                let sgs = security_groups
+                    .iter()
+                    .map(res)
+                    .collect::<Result<Vec<_>, _>>()?;
+                json!({"name": name, "network_id": res(network)?, "fixed_ips": ips, "security_groups": sgs})
+            }
+            Create::Subport {
+                port,
+                segmentation_type,
+                segmentation_id,
+                ..
+            } => {
+                json!({"port_id": res(port)?, "segmentation_type": segmentation_type, "segmentation_id": segmentation_id})
+            }
+            Create::LoadBalancer {
+                name,
+                description,
+                vip_subnet,
+                vip_address,
+                listeners,
+                pools,
+                ..
+            } => {
+                let pool_body = |p: &PoolSpec| -> Result<Value, Unresolved> {
+                    let members = p
+                        .members
+                        .iter()
+                        .map(|m| {
+                            let mut v =
+                                json!({"address": m.address, "protocol_port": m.protocol_port});
+                            if let Some(s) = &m.subnet {
+                                v["subnet_id"] = json!(res(s)?);
+                            }
+                            Ok(v)
+                        })
+                        .collect::<Result<Vec<_>, Unresolved>>()?;
+                    Ok(
+                        json!({"protocol": p.protocol, "lb_algorithm": p.lb_algorithm, "members": members}),
+                    )
+                };
+                let mut used = BTreeSet::new();
+                let mut ls = Vec::new();
+                for l in listeners {
+                    let mut v = json!({"protocol": l.protocol, "protocol_port": l.protocol_port});
+                    if let Some(p) = l
+                        .default_pool
+                        .as_ref()
+                        .and_then(|id| pools.iter().find(|p| p.old_id == *id))
+                    {
+                        used.insert(p.old_id.clone());
+                        v["default_pool"] = pool_body(p)?;
+                    }
+                    ls.push(v);
+                }
+                let rest = pools
+                    .iter()
+                    .filter(|p| !used.contains(&p.old_id))
+                    .map(pool_body)
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut v = json!({"name": name, "description": description, "vip_subnet_id": res(vip_subnet)?, "listeners": ls});
+                if !rest.is_empty() {
+                    v["pools"] = json!(rest);
+                }
+                if let Some(a) = vip_address {
+                    v["vip_address"] = json!(a);
+                }
+                v
+            }
+            Create::FloatingIp {
+                floating_network_id,
+                floating_ip_address,
+                port,
+                description,
+                ..
+            } => {
+                let mut v = json!({"floating_network_id": floating_network_id, "floating_ip_address": floating_ip_address, "description": description});
+                if let Some(p) = port {
+                    v["port_id"] = json!(res(p)?);
+                }
+                v
+            }
+        };
+        if self.tags_in_body() {
+            v["tags"] = json!(self.tags());
+        }
+        Ok(v)
+    }
+
     fn refs(&self) -> Vec<&Ref> {
         let mut v: Vec<&Ref> = Vec::new();
         match self {
@@ -211,6 +407,13 @@ impl Create {
         v
     }
 }
+
+/// A reference whose new ID is not in the map yet (its step has not run).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "build a restore body: the object {0} it refers to has not been recreated yet; run the restore steps in order"
+)]
+pub struct Unresolved(pub String);
 
 /// One restore step.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -922,7 +1125,7 @@ pub fn restore_share(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kuryr::cleanup::fixture;
+    use crate::kuryr::cleanup::fixture::{self, TAG};
     use crate::kuryr::cleanup::select::{SelectOptions, select};
 
     fn deleted_of(s: &Snapshot) -> Deleted {
@@ -1013,6 +1216,62 @@ mod tests {
             p.steps[position(&p, ObjKind::Port, "pod-a1")]
                 .create
                 .tags_in_body()
+        );
+    }
+
+    #[test]
+    fn bodies_resolve_references_and_carry_tags_only_where_neutron_takes_them() {
+        let s = fixture::snapshot();
+        let p = plan_restore(&s, &deleted_of(&s));
+        let mut map = BTreeMap::new();
+        let subnet = &p.steps[position(&p, ObjKind::Subnet, "sub-a")].create;
+        assert_eq!(subnet.body(&map), Err(Unresolved("net-a".into())));
+        map.insert("net-a".to_string(), "NEW-NET".to_string());
+        map.insert("pool".to_string(), "NEW-POOL".to_string());
+        let b = subnet.body(&map).unwrap();
+        assert_eq!(b["network_id"], "NEW-NET");
+        assert_eq!(b["subnetpool_id"], "NEW-POOL");
+        assert_eq!(b["cidr"], "10.128.0.0/23");
+        assert!(
+            b.get("tags").is_none(),
+            "Neutron Zed refuses tags in POST bodies"
+        );
+        assert_eq!(subnet.tags(), [TAG.to_string()]);
+        for id in ["sub-a", "pods-sg", "np-sg-a", "svc-sub"] {
+            map.insert(id.to_string(), format!("NEW-{id}"));
+        }
+        let port = p.steps[position(&p, ObjKind::Port, "pod-a1")]
+            .create
+            .body(&map)
+            .unwrap();
+        assert_eq!(port["tags"], json!([TAG]));
+        assert_eq!(port["fixed_ips"][0]["subnet_id"], "NEW-sub-a");
+        let lb = p.steps[position(&p, ObjKind::LoadBalancer, "lb-1")]
+            .create
+            .body(&map)
+            .unwrap();
+        assert_eq!(lb["vip_subnet_id"], "NEW-svc-sub");
+        assert_eq!(lb["vip_address"], "172.30.0.10");
+        assert_eq!(
+            lb["listeners"][0]["default_pool"]["members"][0]["address"],
+            "10.128.0.5"
+        );
+        assert_eq!(
+            lb["listeners"][0]["default_pool"]["members"][0]["subnet_id"],
+            "NEW-sub-a"
+        );
+        assert!(
+            lb.get("pools").is_none(),
+            "the only pool is the listener's default pool"
+        );
+        assert_eq!(lb["tags"], json!([TAG]));
+        let fip = &p.steps[position(&p, ObjKind::FloatingIp, "fip-1")].create;
+        assert_eq!(fip.body(&map), Err(Unresolved("vip-of:lb-1".into())));
+        map.insert(vip_key("lb-1"), "NEW-VIP".into());
+        let fip = fip.body(&map).unwrap();
+        assert_eq!(
+            (fip["floating_ip_address"].as_str(), fip["port_id"].as_str()),
+            (Some("198.51.100.10"), Some("NEW-VIP"))
         );
     }
 
