@@ -4,7 +4,7 @@
 # Starts the real Keystone, Neutron and Octavia API servers from Debian's
 # packages on 127.0.0.1 (lab/real/up.sh: installs them on first use, as root),
 # runs every test of the workspace including the conformance suite against
-# those real services (feature `lab/real-openstack`), then stops them.
+# those real services (features `lab/real-openstack` and `replay-tests/real-openstack`), then stops them.
 # Everything listens on loopback only. Fails loudly: any missing tool, any
 # service that does not come up, any failing test.
 #
@@ -40,5 +40,5 @@ trap stop EXIT
 echo "scripts/test.sh: starting the real OpenStack services (lab/real/up.sh, state in $OSLAB_DIR)"
 bash lab/real/up.sh
 
-echo "scripts/test.sh: cargo test --workspace --features lab/real-openstack"
-cargo test --workspace --features lab/real-openstack "$@"
+echo "scripts/test.sh: cargo test --workspace --features lab/real-openstack,replay-tests/real-openstack"
+cargo test --workspace --features lab/real-openstack,replay-tests/real-openstack "$@"
