@@ -947,10 +947,10 @@ async fn cleanup_then_restore_round_trip(t: Target) {
                     .value;
                 wait_lb(&t, &lb.id, "ACTIVE").await;
                 for (l, lbody) in listeners.iter().zip(body["listeners"].as_array().unwrap()) {
-                    let lid = retry(|| os.create_listener(json!({"loadbalancer_id": lb.id, "protocol": l.protocol, "protocol_port": l.protocol_port}))).await.value.id;
+                    let lid = retry(|| os.create_listener(json!({"name": l.name, "loadbalancer_id": lb.id, "protocol": l.protocol, "protocol_port": l.protocol_port}))).await.value.id;
                     wait_lb(&t, &lb.id, "ACTIVE").await;
                     if let Some(p) = lbody.get("default_pool") {
-                        let pid = retry(|| os.create_pool(json!({"listener_id": lid, "protocol": p["protocol"], "lb_algorithm": p["lb_algorithm"]}))).await.value.id;
+                        let pid = retry(|| os.create_pool(json!({"name": p["name"], "listener_id": lid, "protocol": p["protocol"], "lb_algorithm": p["lb_algorithm"]}))).await.value.id;
                         wait_lb(&t, &lb.id, "ACTIVE").await;
                         for m in p["members"].as_array().unwrap() {
                             retry(|| os.create_member(&pid, m.clone())).await;
@@ -1028,4 +1028,58 @@ async fn cleanup_then_restore_round_trip(t: Target) {
         "{certain:?}"
     );
     let _ = x.ext;
+}
+
+/// Real Octavia creates a load balancer with its listeners, pools and members
+/// in one call from the restore plan's body (the simulation does not model
+/// that call; the round trip above therefore restores one object at a time).
+#[cfg(feature = "real-openstack")]
+#[tokio::test]
+async fn real_octavia_creates_the_restore_tree_in_one_call() {
+    use steps::kuryr::cleanup::restore::{ListenerSpec, MemberSpec, PoolSpec, Ref};
+    let _one_at_a_time = REAL_SERVICES.lock().await;
+    let t = real().await;
+    let (net, sub) = net_sub(&t, "tree", "10.81.9.0/24").await;
+    let create = Create::LoadBalancer {
+        name: format!("{}-tree", t.run),
+        description: "openshiftClusterID=x".into(),
+        vip_subnet: Ref::Same(sub.clone()),
+        vip_address: Some("10.81.9.77".into()),
+        tags: vec![format!("openshiftClusterID={}", t.run)],
+        listeners: vec![ListenerSpec {
+            name: "l".into(),
+            protocol: "TCP".into(),
+            protocol_port: 80,
+            default_pool: Some("old-pool".into()),
+        }],
+        pools: vec![PoolSpec {
+            old_id: "old-pool".into(),
+            name: "p".into(),
+            protocol: "TCP".into(),
+            lb_algorithm: "ROUND_ROBIN".into(),
+            members: vec![MemberSpec {
+                name: "m".into(),
+                address: "10.81.9.20".into(),
+                protocol_port: 8080,
+                subnet: Some(Ref::Same(sub.clone())),
+            }],
+        }],
+    };
+    let body = create.body(&BTreeMap::new()).unwrap();
+    let lb = retry(|| t.os.create_load_balancer(body.clone())).await;
+    assert_eq!(lb.status, 201);
+    let lb = lb.value;
+    wait_lb(&t, &lb.id, "ACTIVE").await;
+    let got = t.os.get_load_balancer(&lb.id).await.unwrap();
+    assert_eq!((got.listeners.len(), got.pools.len()), (1, 1));
+    assert_eq!(got.vip_address.as_deref(), Some("10.81.9.77"));
+    assert_eq!(got.tags, vec![format!("openshiftClusterID={}", t.run)]);
+    let members = t.os.list_members(&got.pools[0].id).await.unwrap();
+    assert_eq!(
+        (members.len(), members[0].address.as_str()),
+        (1, "10.81.9.20")
+    );
+    retry(|| t.os.delete_load_balancer_cascade(&lb.id)).await;
+    wait_lb(&t, &lb.id, "GONE").await;
+    let _ = t.os.delete_network(&net).await;
 }

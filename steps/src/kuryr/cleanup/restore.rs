@@ -62,6 +62,7 @@ pub struct RuleSpec {
 /// A listener of a load balancer to create.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListenerSpec {
+    pub name: String,
     pub protocol: String,
     pub protocol_port: u32,
     /// The old ID of its default pool (a [`PoolSpec::old_id`]).
@@ -72,6 +73,8 @@ pub struct ListenerSpec {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PoolSpec {
     pub old_id: String,
+    /// Real Octavia refuses a one-call create with unnamed pools.
+    pub name: String,
     pub protocol: String,
     pub lb_algorithm: String,
     pub members: Vec<MemberSpec>,
@@ -80,6 +83,7 @@ pub struct PoolSpec {
 /// A pool member to create.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberSpec {
+    pub name: String,
     pub address: String,
     pub protocol_port: u32,
     pub subnet: Option<Ref>,
@@ -305,7 +309,7 @@ impl Create {
                         .iter()
                         .map(|m| {
                             let mut v =
-                                json!({"address": m.address, "protocol_port": m.protocol_port});
+                                json!({"name": m.name, "address": m.address, "protocol_port": m.protocol_port});
                             if let Some(s) = &m.subnet {
                                 v["subnet_id"] = json!(res(s)?);
                             }
@@ -313,13 +317,13 @@ impl Create {
                         })
                         .collect::<Result<Vec<_>, Unresolved>>()?;
                     Ok(
-                        json!({"protocol": p.protocol, "lb_algorithm": p.lb_algorithm, "members": members}),
+                        json!({"name": p.name, "protocol": p.protocol, "lb_algorithm": p.lb_algorithm, "members": members}),
                     )
                 };
                 let mut used = BTreeSet::new();
                 let mut ls = Vec::new();
                 for l in listeners {
-                    let mut v = json!({"protocol": l.protocol, "protocol_port": l.protocol_port});
+                    let mut v = json!({"name": l.name, "protocol": l.protocol, "protocol_port": l.protocol_port});
                     if let Some(p) = l
                         .default_pool
                         .as_ref()
@@ -828,6 +832,7 @@ fn lb_create(t: &LoadBalancerTree, r: &dyn Fn(ObjKind, &str) -> Ref) -> Create {
             .listeners
             .iter()
             .map(|l| ListenerSpec {
+                name: l.name.clone(),
                 protocol: l.protocol.clone(),
                 protocol_port: l.protocol_port,
                 default_pool: l.default_pool_id.clone(),
@@ -838,12 +843,14 @@ fn lb_create(t: &LoadBalancerTree, r: &dyn Fn(ObjKind, &str) -> Ref) -> Create {
             .iter()
             .map(|p| PoolSpec {
                 old_id: p.pool.id.clone(),
+                name: p.pool.name.clone(),
                 protocol: p.pool.protocol.clone(),
                 lb_algorithm: p.pool.lb_algorithm.clone(),
                 members: p
                     .members
                     .iter()
                     .map(|m| MemberSpec {
+                        name: m.name.clone(),
                         address: m.address.clone(),
                         protocol_port: m.protocol_port,
                         subnet: m.subnet_id.as_deref().map(|x| r(ObjKind::Subnet, x)),
