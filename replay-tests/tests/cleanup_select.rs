@@ -17,6 +17,7 @@ use lab::scenario::{Scenario, ScenarioConfig, SharedProjectIds, shared_project};
 use serde_json::Value;
 use steps::kube::{ClientOptions, connect};
 use steps::kuryr::cleanup::collect::collect;
+use steps::kuryr::cleanup::graph::{PlanOptions, plan};
 use steps::kuryr::cleanup::select::{ObjKind, Reason, SelectOptions, Selection, select};
 use steps::kuryr::cleanup::snapshot::Snapshot;
 use steps::openstack::OpenStack;
@@ -33,7 +34,10 @@ struct Harness {
 }
 
 async fn start(byo_router: bool, octavia: (u32, u32)) -> Harness {
-    let cfg = ScenarioConfig::default();
+    start_with(ScenarioConfig::default(), byo_router, octavia).await
+}
+
+async fn start_with(cfg: ScenarioConfig, byo_router: bool, octavia: (u32, u32)) -> Harness {
     let (scenario, ids) = shared_project(&cfg, byo_router);
     let faults = Faults::default();
     let store = Store::new();
@@ -323,4 +327,63 @@ async fn before_octavia_2_5_load_balancers_need_the_cr_and_the_description() {
     for e in x.delete.iter().filter(|e| e.kind == ObjKind::LoadBalancer) {
         assert_eq!(e.reason, Reason::NamedAndDescribed);
     }
+}
+
+/// The benchmark's size (200 namespaces, 5,000 pods, 1,000 services, 400
+/// policies), collected over HTTP: the selection still keeps every stranger,
+/// and the plan's figures are printed for the benchmark to aim at.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_benchmark_size_the_selection_holds_and_the_plan_batches() {
+    let cfg = ScenarioConfig {
+        seed: 7,
+        namespaces: 200,
+        pods_per_namespace: 25,
+        services_per_namespace: 5,
+        network_policies_per_namespace: 2,
+        masters: 3,
+        workers: 20,
+    };
+    let h = start_with(cfg, false, (2, 26)).await;
+    let t0 = std::time::Instant::now();
+    let s = collect(&h.kc, &h.os, 16)
+        .await
+        .expect("collect the snapshot");
+    let took = t0.elapsed();
+    assert!(s.missing.is_empty(), "{:?}", s.missing);
+    assert_eq!(s.kuryr_ports.len(), 5_000);
+    assert_eq!(s.kuryr_load_balancers.len(), 1_000);
+    let x = selection(&h, &s);
+    check(&h, &x);
+    let g = plan(&s, &x, PlanOptions::default());
+    let (critical, chain) = g.critical_path();
+    let per_step = g.per_step();
+    // One remove_subports per trunk, one cascade delete per load balancer.
+    let trunks_with_pods = s
+        .trunks
+        .iter()
+        .filter(|t| !t.sub_ports.is_empty() && h.ids.first.trunk_ids.contains(&t.id))
+        .count();
+    assert_eq!(
+        per_step[&steps::kuryr::cleanup::graph::Step::C15],
+        trunks_with_pods
+    );
+    assert_eq!(per_step[&steps::kuryr::cleanup::graph::Step::C6], 1_000);
+    assert!(
+        critical < 20,
+        "the critical path stays short: {critical} {chain:?}"
+    );
+    println!(
+        "benchmark-size plan: snapshot {} OpenStack objects ({} bytes) read in {:.1?}; {} deletes ({} implicit), {} kept; {} operations, {} calls, critical path {} calls over {} layers: {:?}",
+        s.openstack_objects(),
+        s.to_bytes().len(),
+        took,
+        x.delete.len(),
+        x.delete.iter().filter(|e| e.implicit).count(),
+        x.keep.len(),
+        g.nodes.len(),
+        g.calls(),
+        critical,
+        g.layers().len(),
+        chain
+    );
 }

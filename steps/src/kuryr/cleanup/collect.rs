@@ -6,7 +6,8 @@
 //! `kuryr-config` name plus the tagged collections the rules need (LBs and
 //! subnet pools by tag, this cluster's trunks, tagged SGs, networks and
 //! floating IPs), then what hangs off them (every port on each Kuryr network,
-//! each router's interfaces, each LB's listeners/pools/members, subnets of
+//! each router's interfaces, the project's listeners and pools in two lists
+//! and the members of this cluster's pools, subnets of
 //! each pool, trunk parent ports). Every OpenStack call takes a permit of one
 //! semaphore, so at most `concurrency` are in flight (use 1 against the real
 //! services on SQLite). A named object that answers 404 is recorded in
@@ -28,6 +29,7 @@ use crate::kuryr::names::{
     CLUSTER, KURYR_CONFIGMAP, KURYR_NAMESPACE, MIN_OCTAVIA_VERSION, SERVICE_SUBNET_GATEWAY_SERVICE,
 };
 use crate::openstack::neutron::{Port, Trunk};
+use crate::openstack::octavia::{Listener, Pool};
 use crate::openstack::{self, OpenStack, Query};
 
 /// The Kuryr CRDs, by name.
@@ -378,7 +380,7 @@ pub async fn read_openstack(
     let router_ids: Vec<String> = router_list.iter().map(|x| x.id.clone()).collect();
     let pool_ids: Vec<String> = pool_map.keys().cloned().collect();
     let lb_ids: Vec<String> = lb_map.keys().cloned().collect();
-    let (ports_by_net, subnets_by_net, router_ports, pool_subnets, lb_trees) = tokio::try_join!(
+    let (ports_by_net, subnets_by_net, router_ports, pool_subnets, listeners, lb_pools) = tokio::try_join!(
         try_join_all(kuryr_nets.iter().map(|id| r.ports_where("network_id", id))),
         try_join_all(
             kuryr_nets
@@ -391,8 +393,11 @@ pub async fn read_openstack(
                 .iter()
                 .map(|id| r.subnets_where("subnetpool_id", id))
         ),
-        try_join_all(lb_ids.iter().map(|id| lb_tree(&r, id))),
+        // Every listener and pool of the project in two paginated lists, not two per LB.
+        r.run(os.list_listeners(&every)),
+        r.run(os.list_pools(&every)),
     )?;
+    let lb_trees = lb_trees(&r, &lb_ids, listeners, lb_pools).await?;
     let mut port_map: BTreeMap<String, Port> = BTreeMap::new();
     for p in ports_by_net
         .into_iter()
@@ -487,12 +492,32 @@ fn found<T>(
         .collect()
 }
 
-/// Reads one load balancer's listeners, pools and members.
-async fn lb_tree(r: &Reader<'_>, id: &str) -> Result<LoadBalancerTree, openstack::Error> {
-    let q = Query::new().eq("loadbalancer_id", id);
-    let (listeners, pools) =
-        tokio::try_join!(r.run(r.os.list_listeners(&q)), r.run(r.os.list_pools(&q)))?;
-    let members = try_join_all(pools.iter().map(|p| async {
+/// Returns each load balancer's tree (in `lb_ids` order) from the project's
+/// listeners and pools, reading the members of this cluster's pools only.
+async fn lb_trees(
+    r: &Reader<'_>,
+    lb_ids: &[String],
+    listeners: Vec<Listener>,
+    pools: Vec<Pool>,
+) -> Result<Vec<LoadBalancerTree>, openstack::Error> {
+    let mut trees: BTreeMap<&str, LoadBalancerTree> = lb_ids
+        .iter()
+        .map(|id| (id.as_str(), LoadBalancerTree::default()))
+        .collect();
+    let owner = |lbs: &[crate::openstack::octavia::IdRef]| -> Option<String> {
+        lbs.iter()
+            .map(|x| x.id.clone())
+            .find(|id| trees.contains_key(id.as_str()))
+    };
+    let listeners: Vec<(String, Listener)> = listeners
+        .into_iter()
+        .filter_map(|l| Some((owner(&l.loadbalancers)?, l)))
+        .collect();
+    let pools: Vec<(String, Pool)> = pools
+        .into_iter()
+        .filter_map(|p| Some((owner(&p.loadbalancers)?, p)))
+        .collect();
+    let members = try_join_all(pools.iter().map(|(_, p)| async {
         match r.run(r.os.list_members(&p.id)).await {
             Ok(m) => Ok(m),
             Err(e) if e.is_not_found() => Ok(Vec::new()),
@@ -500,15 +525,20 @@ async fn lb_tree(r: &Reader<'_>, id: &str) -> Result<LoadBalancerTree, openstack
         }
     }))
     .await?;
-    Ok(LoadBalancerTree {
-        lb: Default::default(),
-        listeners,
-        pools: pools
-            .into_iter()
-            .zip(members)
-            .map(|(pool, members)| PoolTree { pool, members })
-            .collect(),
-    })
+    for (lb, l) in listeners {
+        if let Some(t) = trees.get_mut(lb.as_str()) {
+            t.listeners.push(l);
+        }
+    }
+    for ((lb, pool), members) in pools.into_iter().zip(members) {
+        if let Some(t) = trees.get_mut(lb.as_str()) {
+            t.pools.push(PoolTree { pool, members });
+        }
+    }
+    Ok(lb_ids
+        .iter()
+        .map(|id| trees.remove(id.as_str()).unwrap_or_default())
+        .collect())
 }
 
 /// Reads the whole snapshot: Kubernetes, then OpenStack with at most `concurrency` calls in flight.
