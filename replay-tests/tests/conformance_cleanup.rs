@@ -18,8 +18,9 @@ use serde_json::{Value, json};
 use steps::kuryr::cleanup::collect::{KubeSide, read_openstack};
 use steps::kuryr::cleanup::edge::{Clients, act, observe, refresh, target};
 use steps::kuryr::cleanup::graph::{Op, PlanOptions, plan};
-use steps::kuryr::cleanup::restore::{Create, Deleted, plan_restore, restore_share, vip_key};
+use steps::kuryr::cleanup::restore::{Create, Deleted, plan_restore, vip_key};
 use steps::kuryr::cleanup::select::{ObjKind, Reason, SelectOptions, select};
+use steps::kuryr::cleanup::share::restore_share;
 use steps::kuryr::cleanup::snapshot::*;
 use steps::kuryr::cleanup::verdict::{
     Answer, CallVerdict, RetryClass, Seen, backoff, classify_call, classify_observation,

@@ -8,9 +8,12 @@
 //! operations as a dependency graph (layers, critical path, digest);
 //! [`verdict`] classifies what each operation's call or re-observation
 //! answered, and [`edge`] sends one operation's call and re-reads it;
-//! [`restore`] plans recreating what a cleanup deleted. Only [`collect`]
+//! [`restore`] plans recreating what a cleanup deleted ([`body`] builds
+//! its create calls), and [`share`]
+//! measures how much of it came back. Only [`collect`]
 //! and [`edge`] perform I/O.
 
+pub mod body;
 pub mod collect;
 pub mod edge;
 #[cfg(test)]
@@ -18,6 +21,7 @@ pub(crate) mod fixture;
 pub mod graph;
 pub mod restore;
 pub mod select;
+pub mod share;
 pub mod snapshot;
 pub mod verdict;
 
