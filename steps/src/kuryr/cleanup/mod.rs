@@ -9,9 +9,8 @@
 //! [`verdict`] classifies what each operation's call or re-observation
 //! answered, and [`edge`] sends one operation's call and re-reads it;
 //! [`restore`] plans recreating what a cleanup deleted ([`body`] builds
-//! its create calls), and [`share`]
-//! measures how much of it came back. Only [`collect`]
-//! and [`edge`] perform I/O.
+//! its create calls) and [`share`] measures how much of it came back. Only
+//! [`collect`] and [`edge`] perform I/O.
 
 pub mod body;
 pub mod collect;
