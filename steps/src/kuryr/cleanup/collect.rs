@@ -154,7 +154,26 @@ pub async fn read_kubernetes(kc: &KubeClient) -> Result<KubeSide, CollectError> 
 /// OpenStack reads, each holding one permit of a shared semaphore.
 struct Reader<'a> {
     os: &'a OpenStack,
-    permits: Semaphore,
+    bound: Bound,
+}
+
+/// At most N futures run at once: each holds a permit while it runs (a
+/// future does nothing until polled, so the call starts after the permit).
+struct Bound(Semaphore);
+
+impl Bound {
+    fn new(n: usize) -> Bound {
+        Bound(Semaphore::new(n.max(1)))
+    }
+
+    async fn run<F: Future>(&self, f: F) -> F::Output {
+        let _permit = self
+            .0
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        f.await
+    }
 }
 
 impl Reader<'_> {
@@ -162,12 +181,7 @@ impl Reader<'_> {
         &self,
         f: impl Future<Output = Result<T, openstack::Error>>,
     ) -> Result<T, openstack::Error> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .expect("the semaphore is never closed");
-        f.await
+        self.bound.run(f).await
     }
 
     /// Lists the ports with `key=value`.
@@ -216,7 +230,7 @@ pub async fn read_openstack(
 ) -> Result<Snapshot, CollectError> {
     let r = Reader {
         os,
-        permits: Semaphore::new(concurrency.max(1)),
+        bound: Bound::new(concurrency),
     };
     let mut s = kube_side.snapshot;
     s.project_id = r.run(os.project_id()).await?;
@@ -549,4 +563,43 @@ pub async fn collect(
 ) -> Result<Snapshot, CollectError> {
     let kube_side = read_kubernetes(kc).await?;
     read_openstack(os, kube_side, concurrency).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    async fn most_in_flight(bound: usize, tasks: usize) -> usize {
+        let b = Bound::new(bound);
+        let (now, max) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        futures::future::join_all((0..tasks).map(|_| {
+            b.run(async {
+                let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                max.fetch_max(n, Ordering::SeqCst);
+                for _ in 0..5 {
+                    tokio::task::yield_now().await;
+                }
+                now.fetch_sub(1, Ordering::SeqCst);
+            })
+        }))
+        .await;
+        max.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn no_more_reads_than_the_bound_are_in_flight() {
+        assert_eq!(most_in_flight(2, 10).await, 2);
+        assert_eq!(
+            most_in_flight(16, 10).await,
+            10,
+            "without a tighter bound all run at once"
+        );
+        assert_eq!(
+            most_in_flight(0, 4).await,
+            1,
+            "a bound of 0 still makes progress, one at a time"
+        );
+    }
 }
