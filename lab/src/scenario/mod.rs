@@ -11,6 +11,7 @@ mod ids;
 mod kuryr;
 mod kuryr_k8s;
 mod ovs;
+mod shared_project;
 
 use std::collections::BTreeMap;
 
@@ -21,6 +22,7 @@ pub use kuryr::{
     KuryrIds, ScenarioConfig, kuryr_cluster, kuryr_cluster_byo_router, kuryr_cluster_with_ids,
 };
 pub use ovs::{CANARY_TAG, DEPLOYMENT, OvsConfig, OvsExpected, ovs_deployment};
+pub use shared_project::{SharedProjectIds, shared_project};
 
 /// Objects to load into the lab.
 #[derive(Clone, Debug, Default, PartialEq)]
