@@ -4,7 +4,9 @@
 # Starts the real Keystone, Neutron and Octavia API servers from Debian's
 # packages on 127.0.0.1 (lab/real/up.sh: installs them on first use, as root),
 # runs every test of the workspace including the conformance suite against
-# those real services (feature `lab/real-openstack`), then stops them.
+# those real services (features `lab/real-openstack` and
+# `replay-tests/real-openstack`: a feature of a dependency named on the
+# command line does not turn on the features that forward to it), then stops them.
 # Everything listens on loopback only. Fails loudly: any missing tool, any
 # service that does not come up, any failing test.
 #
@@ -26,6 +28,7 @@ need() {
 }
 need strace strace "the journal's fdatasync test traces system calls"
 need curl curl "the ssh-template reboot test calls the lab's reboot hook"
+need openstack python3-openstackclient "lab/tests/openstack_cli.rs compares the openstack CLI on the lab and the real services"
 command -v kubectl >/dev/null || { echo "scripts/test.sh: kubectl (1.32) is needed by lab/tests/kubectl.rs" >&2; exit 1; }
 
 # lab/real/up.sh installs the OpenStack packages when they are missing; a
@@ -40,5 +43,5 @@ trap stop EXIT
 echo "scripts/test.sh: starting the real OpenStack services (lab/real/up.sh, state in $OSLAB_DIR)"
 bash lab/real/up.sh
 
-echo "scripts/test.sh: cargo test --workspace --features lab/real-openstack"
-cargo test --workspace --features lab/real-openstack "$@"
+echo "scripts/test.sh: cargo test --workspace --features lab/real-openstack,replay-tests/real-openstack"
+cargo test --workspace --features lab/real-openstack,replay-tests/real-openstack "$@"

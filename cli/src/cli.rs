@@ -10,7 +10,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{completions, demo, journal, kuryr, lab, man};
+use crate::commands::{completions, demo, journal, kuryr, lab, man, ovs};
 use crate::context::Context;
 use crate::error::Result;
 pub use crate::global::{GlobalArgs, LogFormat, OutputFormat};
@@ -42,6 +42,9 @@ pub enum Command {
     /// The Kuryr → OVN-Kubernetes migration phase: plan, run, resume, status.
     #[command(subcommand)]
     Kuryr(kuryr::KuryrCommand),
+    /// OpenStack ML2/OVS → ML2/OVN readiness: assess (read-only).
+    #[command(subcommand)]
+    Ovs(ovs::OvsCommand),
     /// Run a simulated cluster and cloud to rehearse on.
     #[command(subcommand)]
     Lab(lab::LabCommand),
@@ -58,6 +61,7 @@ impl Command {
         match self {
             Command::Demo(args) => demo::run(args, ctx),
             Command::Kuryr(cmd) => kuryr::run(cmd, ctx),
+            Command::Ovs(cmd) => ovs::run(cmd, ctx),
             Command::Lab(cmd) => lab::run(cmd, ctx),
             Command::Journal(cmd) => journal::run(cmd, ctx),
             Command::Completions(args) => completions::run(args, ctx),

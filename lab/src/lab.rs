@@ -45,6 +45,13 @@ pub struct LabConfig {
     pub faults: Vec<FaultRule>,
     /// Highest Octavia API version advertised, `"2.<minor>"` (tags need ≥ 2.5).
     pub octavia_version: String,
+    /// Seed no scenario: the API serves every kind and has the Kuryr and
+    /// OpenShift CRDs and the system namespaces, but no other object (for
+    /// loading objects exported from a real cluster).
+    pub empty: bool,
+    /// Serve the simulated OpenStack (false: the tool is pointed at a real
+    /// or staging cloud instead, and no clouds.yaml is written).
+    pub openstack: bool,
 }
 
 impl Default for LabConfig {
@@ -60,6 +67,8 @@ impl Default for LabConfig {
             controllers: ControllerConfig::default(),
             faults: Vec::new(),
             octavia_version: "2.26".into(),
+            empty: false,
+            openstack: true,
         }
     }
 }
@@ -102,13 +111,35 @@ impl LabConfig {
     }
 }
 
+/// Returns what an empty cluster has: the system namespaces and a CRD for
+/// every kind of the table that a real cluster gets from a CRD (Kuryr's and
+/// OpenShift's).
+pub fn empty_cluster() -> Vec<serde_json::Value> {
+    let mut out: Vec<serde_json::Value> = [
+        "default",
+        "kube-system",
+        "kube-public",
+        "kube-node-lease",
+    ]
+    .iter()
+    .map(|n| serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}))
+    .collect();
+    out.extend(
+        k8s::KINDS
+            .iter()
+            .filter(|k| !k8s::openapi::builtin(k))
+            .map(k8s::crd::crd_for),
+    );
+    out
+}
+
 /// A running lab: Kubernetes API, controllers and OpenStack, on loopback.
 pub struct Lab {
     store: Store,
     faults: Faults,
     api: ApiServer,
     controllers: Controllers,
-    cloud: Cloud,
+    cloud: Option<Cloud>,
     scenario: Scenario,
     nova_reboots: broadcast::Sender<String>,
 }
@@ -118,16 +149,30 @@ impl Lab {
     pub async fn start(cfg: LabConfig) -> io::Result<Lab> {
         let faults = Faults::new(cfg.faults.clone());
         let store = Store::new();
-        let scenario = kuryr_cluster(&cfg.scenario());
+        let scenario = if cfg.empty {
+            Scenario::default()
+        } else {
+            kuryr_cluster(&cfg.scenario())
+        };
+        let objects = if cfg.empty {
+            empty_cluster()
+        } else {
+            scenario.k8s.clone()
+        };
         store
-            .seed(scenario.k8s.clone())
+            .seed(objects)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         let (nova_reboots, rx) = broadcast::channel(1024);
         let controllers = Controllers::start(store.clone(), cfg.controllers.clone(), rx);
         let api = k8s::start(store.clone(), controllers.routes(), &faults).await?;
-        let cloud = Cloud::start(&cfg.cloud()?, faults.clone(), nova_reboots.clone())?;
-        cloud.seed(&scenario);
-        tracing::info!(kube = %api.url(), keystone = %cloud.auth_url(), objects = scenario.k8s.len(), "lab started");
+        let cloud = if cfg.openstack {
+            let cloud = Cloud::start(&cfg.cloud()?, faults.clone(), nova_reboots.clone())?;
+            cloud.seed(&scenario);
+            Some(cloud)
+        } else {
+            None
+        };
+        tracing::info!(kube = %api.url(), keystone = ?cloud.as_ref().map(Cloud::auth_url), objects = scenario.k8s.len(), "lab started");
         Ok(Lab {
             store,
             faults,
@@ -150,11 +195,18 @@ impl Lab {
         k8s::kubeconfig::write(&self.kube_url(), dir)
     }
 
-    /// Writes `dir/ovn-migrate-lab.clouds.yaml` (mode 0600) with one cloud
-    /// named `lab` (password auth against the lab's Keystone). Returns its path.
+    /// Writes `dir/ovn-migrate-lab.clouds.yaml` (mode 0600) with the cloud
+    /// `lab` (password auth against the lab's Keystone) and `lab-reader` (a
+    /// user with only the reader role). Returns its path.
     pub fn write_clouds_yaml(&self, dir: &Path) -> io::Result<PathBuf> {
+        let cloud = self.cloud.as_ref().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                "this lab serves no OpenStack (started with openstack: false)",
+            )
+        })?;
         let path = dir.join("ovn-migrate-lab.clouds.yaml");
-        k8s::kubeconfig::write_private(&path, &self.cloud.clouds_yaml("lab"))?;
+        k8s::kubeconfig::write_private(&path, &cloud.clouds_yaml("lab"))?;
         Ok(path)
     }
 
@@ -169,8 +221,17 @@ impl Lab {
     }
 
     /// Returns the simulated OpenStack.
+    ///
+    /// # Panics
+    /// When the lab was started with `openstack: false` (see [`Lab::try_cloud`]).
     pub fn cloud(&self) -> &Cloud {
-        &self.cloud
+        self.try_cloud()
+            .expect("this lab serves no OpenStack (started with openstack: false)")
+    }
+
+    /// Returns the simulated OpenStack, if the lab serves one.
+    pub fn try_cloud(&self) -> Option<&Cloud> {
+        self.cloud.as_ref()
     }
 
     /// Returns the scenario the lab was seeded with.

@@ -9,12 +9,15 @@
 //! * [`scenario`]: seeded generators of Kuryr clusters and OVS-era clouds.
 //! * [`faults`]: fault injection and per-object call accounting, on every server.
 //! * [`Lab`] (in `lab.rs`): starts all of it and writes a kubeconfig and a clouds.yaml.
+//! * [`OvsLab`] (in `ovs_lab.rs`): the OVS-era cloud and its OpenStackDeployment, for the `ovs` workflow.
 
 pub mod controllers;
 pub mod faults;
 pub mod k8s;
 mod lab;
 pub mod openstack;
+mod ovs_lab;
 pub mod scenario;
 
 pub use lab::*;
+pub use ovs_lab::OvsLab;

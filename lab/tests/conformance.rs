@@ -17,9 +17,19 @@ use serde_json::json;
 use steps::openstack::neutron::SubPort;
 use steps::openstack::{CloudConfig, Error, OpenStack, Query};
 
+#[path = "conformance/neutron_more.rs"]
+mod neutron_more;
+#[path = "conformance/policy.rs"]
+mod policy;
+use neutron_more::{
+    fields_on_lists_and_shows, pool_scoped_allocation, quotas, router_gateway_ports,
+};
+use policy::reader_cannot_write;
+
 /// One target: a client, and the simulated cloud when that is the target.
 struct Target {
     os: OpenStack,
+    /// The simulated cloud, when it is the target (`None`: the real services).
     _cloud: Option<Cloud>,
     /// A unique prefix for names and tags of this run (the real services keep state).
     run: String,
@@ -105,6 +115,11 @@ conformance!(
     octavia_lifecycle,
     octavia_pending_conflict,
     octavia_pagination,
+    fields_on_lists_and_shows,
+    pool_scoped_allocation,
+    router_gateway_ports,
+    quotas,
+    reader_cannot_write,
 );
 
 /// Retries a call while it fails with a retryable error (the real services on

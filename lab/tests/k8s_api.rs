@@ -170,14 +170,24 @@ async fn stale_resource_version_is_a_conflict() -> Result<()> {
         "{}",
         generated.name_any()
     );
-    // dryRun is refused loudly rather than applied.
+    // dryRun=All is validated and answered, and nothing is persisted.
     let dry = PostParams {
         dry_run: true,
         ..Default::default()
     };
-    let err = api.create(&dry, &cm("dry", json!({}))?).await.unwrap_err();
-    assert_eq!(api_code(&err).0, 400);
+    let answered = api.create(&dry, &cm("dry", json!({}))?).await?;
+    assert_eq!(answered.name_any(), "dry");
+    assert_eq!(answered.resource_version(), None);
     assert_eq!(api_code(&api.get("dry").await.unwrap_err()).0, 404);
+    let err = api
+        .create(&dry, &cm(&generated.name_any(), json!({}))?)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        api_code(&err),
+        (409, "AlreadyExists".into()),
+        "still validated"
+    );
     // A no-op update keeps the resourceVersion.
     let same = api
         .replace(&generated.name_any(), &PostParams::default(), &generated)
@@ -323,6 +333,17 @@ async fn pagination_and_selectors() -> Result<()> {
         .await
         .unwrap_err();
     assert_eq!(api_code(&err), (400, "BadRequest".into()));
+    // Only the field labels kube-apiserver supports for the kind.
+    let err = pods
+        .list(&ListParams::default().fields("spec.containers=x"))
+        .await
+        .unwrap_err();
+    assert_eq!(api_code(&err), (400, "BadRequest".into()));
+    assert!(
+        err.to_string()
+            .contains("field label not supported: spec.containers"),
+        "{err}"
+    );
     // deletecollection honours the selector and the namespace.
     ns1.delete_collection(
         &DeleteParams::default(),
@@ -366,6 +387,26 @@ async fn owner_references_are_garbage_collected() -> Result<()> {
         api.get("held").await?.metadata.deletion_timestamp.is_some(),
         "finalizers respected"
     );
+    // An object written with owners that do not exist is collected too.
+    let ghost =
+        json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": "gone", "uid": "no-such-uid"}]);
+    let answered = api
+        .create(
+            &PostParams::default(),
+            &cm("orphan", json!({"metadata": {"ownerReferences": ghost}}))?,
+        )
+        .await?;
+    assert_eq!(answered.name_any(), "orphan");
+    assert_eq!(api_code(&api.get("orphan").await.unwrap_err()).0, 404);
+    api.create(&PostParams::default(), &cm("later", json!({}))?)
+        .await?;
+    api.patch(
+        "later",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"ownerReferences": ghost}})),
+    )
+    .await?;
+    assert_eq!(api_code(&api.get("later").await.unwrap_err()).0, 404);
     Ok(())
 }
 
@@ -485,6 +526,15 @@ async fn status_subresource_separates_spec_and_status() -> Result<()> {
         "OVNKubernetes"
     );
     assert_eq!(st.metadata.generation, main.metadata.generation);
+    // Create drops status for kinds with the subresource.
+    let fresh = api
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"apiVersion": "config.openshift.io/v1", "kind": "Network",
+                "metadata": {"name": "other"}, "spec": {"networkType": "Kuryr"}, "status": {"networkType": "Kuryr"}}))?,
+        )
+        .await?;
+    assert!(fresh.data.get("status").is_none(), "{:?}", fresh.data);
     // Kinds without the subresource answer 404 on /status.
     h.namespace("s").await?;
     let cms = h.cms("s");

@@ -3,5 +3,6 @@ pub mod engine;
 pub mod kube;
 pub mod kuryr;
 pub mod openstack;
+pub mod ovs;
 pub mod redact;
 pub mod workflow;

@@ -11,3 +11,4 @@ pub mod journal;
 pub mod kuryr;
 pub mod lab;
 pub mod man;
+pub mod ovs;

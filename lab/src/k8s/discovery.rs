@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 
-use super::kinds::{self, KINDS};
+use super::kinds;
 
 /// The verbs every kind supports.
 pub const VERBS: &[&str] = &[
@@ -69,8 +69,8 @@ pub fn group(name: &str) -> Option<Value> {
 /// Returns `/api/v1` or `/apis/<group>/<version>` (APIResourceList), or `None`.
 pub fn resource_list(group: &str, version: &str) -> Option<Value> {
     let mut resources = Vec::new();
-    for k in KINDS
-        .iter()
+    for k in kinds::all()
+        .into_iter()
         .filter(|k| k.group == group && k.version == version)
     {
         resources.push(json!({
@@ -82,6 +82,17 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
             "shortNames": k.short_names,
             "storageVersionHash": "",
         }));
+        if super::scale::scalable(k) {
+            resources.push(json!({
+                "name": format!("{}/scale", k.plural),
+                "singularName": "",
+                "namespaced": k.namespaced,
+                "group": "autoscaling",
+                "version": "v1",
+                "kind": "Scale",
+                "verbs": ["get", "patch", "update"],
+            }));
+        }
         if k.status {
             resources.push(json!({
                 "name": format!("{}/status", k.plural),
@@ -111,7 +122,7 @@ mod tests {
 
     #[test]
     fn every_kind_is_discoverable() {
-        for k in KINDS {
+        for k in kinds::KINDS {
             let list = resource_list(k.group, k.version).unwrap();
             let names: Vec<&str> = list["resources"]
                 .as_array()

@@ -4,6 +4,13 @@
 //! `status` subresource. Discovery, routing, the store's keys and
 //! [`Store::seed`](super::Store::seed) are all driven by this table, so adding a
 //! kind is adding one row to [`KINDS`]; no behaviour is written per kind.
+//!
+//! As on a real apiserver, a `CustomResourceDefinition` adds kinds at run
+//! time ([`super::crd::register_crd`]): they are appended after the static rows (process
+//! wide, never removed) and served like every other kind; [`all`] and
+//! [`at`] see both.
+
+use std::sync::RwLock;
 
 /// One resource kind: where it is served and how it behaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,7 +62,7 @@ impl Kind {
     }
 }
 
-const fn row(
+pub(super) const fn row(
     group: &'static str,
     version: &'static str,
     plural: &'static str,
@@ -210,30 +217,74 @@ pub static KINDS: &[Kind] = &[
         true,
         &["crd", "crds"],
     ),
+    row(
+        "lcm.mirantis.com",
+        "v1alpha1",
+        "openstackdeployments",
+        "OpenStackDeployment",
+        true,
+        true,
+        &["osdpl"],
+    ),
 ];
+
+/// Kinds added by CustomResourceDefinitions, after the static table.
+pub(super) static CUSTOM: RwLock<Vec<&'static Kind>> = RwLock::new(Vec::new());
+
+/// The most kinds a store holds (the static table and every CRD's).
+pub const MAX_KINDS: usize = 512;
+
+fn custom() -> std::sync::RwLockReadGuard<'static, Vec<&'static Kind>> {
+    CUSTOM.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Returns every kind: the static table, then those CRDs added.
+pub fn all() -> Vec<&'static Kind> {
+    KINDS.iter().chain(custom().iter().copied()).collect()
+}
+
+/// Returns the kind at an index of [`all`].
+pub fn at(i: usize) -> &'static Kind {
+    KINDS.get(i).unwrap_or_else(|| custom()[i - KINDS.len()])
+}
+
+/// Returns the index of a kind in [`all`].
+pub fn index_of(k: &'static Kind) -> usize {
+    KINDS
+        .iter()
+        .position(|x| std::ptr::eq(x, k))
+        .or_else(|| {
+            custom()
+                .iter()
+                .position(|x| std::ptr::eq(*x, k))
+                .map(|i| i + KINDS.len())
+        })
+        .expect("kind from the table")
+}
+
+fn find(pred: impl Fn(&Kind) -> bool) -> Option<&'static Kind> {
+    KINDS
+        .iter()
+        .find(|k| pred(k))
+        .or_else(|| custom().iter().copied().find(|k| pred(k)))
+}
 
 /// Returns the kind served at `group`/`version` under `plural`.
 pub fn by_plural(group: &str, version: &str, plural: &str) -> Option<&'static Kind> {
-    KINDS
-        .iter()
-        .find(|k| k.group == group && k.version == version && k.plural == plural)
+    find(|k| k.group == group && k.version == version && k.plural == plural)
 }
 
 /// Returns the kind of objects with this `apiVersion` and `kind`.
 pub fn by_kind(api_version: &str, kind: &str) -> Option<&'static Kind> {
     let (group, version) = split_api_version(api_version);
-    KINDS
-        .iter()
-        .find(|k| k.group == group && k.version == version && k.kind == kind)
+    find(|k| k.group == group && k.version == version && k.kind == kind)
 }
 
 /// Returns the kind filed under a group-qualified resource name (`pods`,
 /// `networks.config.openshift.io`).
 pub fn by_resource(resource: &str) -> Option<&'static Kind> {
     let (plural, group) = resource.split_once('.').unwrap_or((resource, ""));
-    KINDS
-        .iter()
-        .find(|k| k.group == group && k.plural == plural)
+    find(|k| k.group == group && k.plural == plural)
 }
 
 /// Splits an `apiVersion` into group and version (`v1` → `("", "v1")`).
@@ -244,7 +295,7 @@ pub fn split_api_version(api_version: &str) -> (&str, &str) {
 /// Returns the distinct API groups (core excluded) in table order, each with its versions.
 pub fn groups() -> Vec<(&'static str, Vec<&'static str>)> {
     let mut out: Vec<(&'static str, Vec<&'static str>)> = Vec::new();
-    for k in KINDS.iter().filter(|k| !k.group.is_empty()) {
+    for k in all().into_iter().filter(|k| !k.group.is_empty()) {
         match out.iter_mut().find(|(g, _)| *g == k.group) {
             Some((_, versions)) if !versions.contains(&k.version) => versions.push(k.version),
             Some(_) => {}

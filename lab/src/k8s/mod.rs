@@ -4,17 +4,30 @@
 //! [`kinds`] is the table; [`Store`] holds the objects and implements the
 //! verbs (the write rules are in `write.rs`); [`server`] maps URLs onto the
 //! store; [`discovery`] answers the discovery endpoints from the table;
-//! [`table`] prints server-side Tables for `kubectl get`.
+//! [`table`] prints server-side Tables for `kubectl get`; [`openapi`] serves
+//! the OpenAPI documents kubectl validates and patches with, [`validation`]
+//! `fieldValidation`, [`strategic`] strategic merge patch, [`protobuf`] the
+//! protobuf request bodies kubectl sends for built-in kinds, [`crd`] the
+//! kinds CustomResourceDefinitions add, [`scale`] the scale subresource, and
+//! `dryrun.rs` `dryRun=All`.
 
+pub mod crd;
 pub mod discovery;
+mod dryrun;
 pub mod error;
 pub mod kinds;
 pub mod kubeconfig;
+pub mod openapi;
 pub mod patch;
+pub mod protobuf;
+mod protobuf_workloads;
+pub mod scale;
 pub mod selectors;
 pub mod server;
 mod store;
+pub mod strategic;
 pub mod table;
+pub mod validation;
 mod verbs;
 mod write;
 

@@ -1,10 +1,11 @@
 //! Label and field selectors, parsed from list query strings.
 //!
 //! Label selectors support the full set-based syntax (`=`, `==`, `!=`, `in`,
-//! `notin`, `key`, `!key`). Field selectors support `=`, `==` and `!=` on any
-//! dotted path into the object (`metadata.name`, `spec.nodeName`,
-//! `status.phase`, …); the real API server accepts only a per-kind list of
-//! fields, the lab accepts every path.
+//! `notin`, `key`, `!key`). Field selectors support `=`, `==` and `!=` on the
+//! fields kube-apiserver supports for the kind ([`supported_fields`]:
+//! `metadata.name` and `metadata.namespace` everywhere, plus e.g. a Pod's
+//! `spec.nodeName` and `status.phase`); any other field is a 400 `field label
+//! not supported`, as on a real cluster.
 
 use serde_json::Value;
 
@@ -117,6 +118,40 @@ impl LabelSelector {
     }
 }
 
+/// Returns the field paths kube-apiserver accepts in a field selector for a
+/// kind, beyond `metadata.name` and `metadata.namespace`.
+pub fn supported_fields(k: &super::kinds::Kind) -> &'static [&'static str] {
+    match (k.group, k.plural) {
+        ("", "pods") => &[
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "spec.hostNetwork",
+            "status.phase",
+            "status.podIP",
+            "status.nominatedNodeName",
+        ],
+        ("", "nodes") => &["spec.unschedulable"],
+        ("", "namespaces") => &["status.phase"],
+        ("", "services") => &["spec.clusterIP", "spec.type"],
+        ("", "events") => &[
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+        ],
+        _ => &[],
+    }
+}
+
 /// A parsed field selector: every `path op value` must hold.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FieldSelector(Vec<(String, bool, String)>);
@@ -141,6 +176,21 @@ impl FieldSelector {
         Ok(Self(reqs))
     }
 
+    /// Parses a field selector for a kind, refusing fields the kind does not
+    /// support as kube-apiserver does (`field label not supported: spec.x`).
+    pub fn parse_for(k: &super::kinds::Kind, s: &str) -> Result<Self, String> {
+        let sel = Self::parse(s).map_err(|e| e.to_string())?;
+        for (pointer, _, _) in &sel.0 {
+            let label = pointer.trim_start_matches('/').replace('/', ".");
+            let ok = matches!(label.as_str(), "metadata.name" | "metadata.namespace")
+                || supported_fields(k).contains(&label.as_str());
+            if !ok {
+                return Err(format!("field label not supported: {label}"));
+            }
+        }
+        Ok(sel)
+    }
+
     /// Returns true when every field requirement holds (a missing field reads as "").
     pub fn matches(&self, obj: &Value) -> bool {
         self.0.iter().all(|(pointer, eq, value)| {
@@ -162,6 +212,19 @@ mod tests {
     fn obj() -> Value {
         json!({"metadata": {"name": "p", "namespace": "n", "labels": {"app": "web", "tier": "fe"}},
                "spec": {"nodeName": "w1"}, "status": {"phase": "Running"}})
+    }
+
+    #[test]
+    fn only_supported_field_labels_are_accepted() {
+        let pods = crate::k8s::kinds::by_resource("pods").unwrap();
+        let kn = crate::k8s::kinds::by_resource("kuryrnetworks.openstack.org").unwrap();
+        assert!(FieldSelector::parse_for(pods, "spec.nodeName=w1,metadata.name!=x").is_ok());
+        assert_eq!(
+            FieldSelector::parse_for(pods, "spec.containers=x").unwrap_err(),
+            "field label not supported: spec.containers"
+        );
+        assert!(FieldSelector::parse_for(kn, "metadata.namespace=a").is_ok());
+        assert!(FieldSelector::parse_for(kn, "spec.nsName=a").is_err());
     }
 
     #[test]

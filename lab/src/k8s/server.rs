@@ -20,11 +20,16 @@ use serde_json::Value;
 use tokio::sync::broadcast;
 
 use super::discovery;
+use super::dryrun;
 use super::error::ApiError;
 use super::kinds::{self, Kind};
+use super::openapi;
+use super::protobuf;
+use super::scale;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::store::{ListOptions, Store, WatchEvent};
 use super::table;
+use super::validation::{self, Directive};
 use super::write::{Patch, Preconditions};
 use crate::faults::{self, Faults};
 
@@ -141,6 +146,7 @@ fn parse_target(group: &str, version: &str, rest: &[&str]) -> Result<Target, Api
     };
     if let Some(s) = &sub
         && !(s == "status" && kind.status)
+        && !(s == "scale" && scale::scalable(kind))
     {
         return Err(ApiError::NoSuchResource);
     }
@@ -150,6 +156,13 @@ fn parse_target(group: &str, version: &str, rest: &[&str]) -> Result<Target, Api
         name,
         sub,
     })
+}
+
+fn accept_header(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
 }
 
 fn route(
@@ -170,6 +183,28 @@ fn route(
         ["version"] => return ok(discovery::version()),
         ["api"] => return ok(discovery::core_versions(host)),
         ["apis"] => return ok(discovery::group_list()),
+        ["openapi", "v2"] => {
+            if accept_header(headers).contains("protobuf") {
+                return Ok((
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, openapi::V2_PROTOBUF)],
+                    openapi::v2_protobuf(),
+                )
+                    .into_response());
+            }
+            return ok(openapi::v2());
+        }
+        ["openapi", "v3"] => return ok(openapi::v3_index()),
+        ["openapi", "v3", "api", v] => {
+            return openapi::v3_group_version("", v)
+                .map(|d| json_response(StatusCode::OK, &d))
+                .ok_or(ApiError::NoSuchResource);
+        }
+        ["openapi", "v3", "apis", g, v] => {
+            return openapi::v3_group_version(g, v)
+                .map(|d| json_response(StatusCode::OK, &d))
+                .ok_or(ApiError::NoSuchResource);
+        }
         ["apis", g] => {
             return discovery::group(g)
                 .map(|v| json_response(StatusCode::OK, &v))
@@ -186,21 +221,97 @@ fn route(
     }
     let t = parse_target(group, version, rest)?;
     let query: HashMap<String, String> = Query::try_from_uri(uri).map(|q| q.0).unwrap_or_default();
-    if method != Method::GET && query.get("dryRun").is_some_and(|d| !d.is_empty()) {
-        return Err(ApiError::BadRequest(
-            "the lab does not support dryRun; nothing was changed".into(),
-        ));
-    }
+    let dry_run = match query.get("dryRun").map(String::as_str) {
+        None | Some("") => false,
+        Some("All") if method != Method::GET => true,
+        Some("All") => false,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "dryRun: Unsupported value: {other:?}: supported values: \"All\""
+            )));
+        }
+    };
+    // DELETE carries dryRun in its DeleteOptions body too (kubectl sends it there).
+    let dry_run = dry_run
+        || (method == Method::DELETE
+            && serde_json::from_slice::<Value>(&body).is_ok_and(|o| {
+                o.get("dryRun")
+                    .and_then(Value::as_array)
+                    .is_some_and(|d| d.iter().any(|v| v == "All"))
+            }));
+    let directive = Directive::parse(query.get("fieldValidation").map(String::as_str))?;
+    // A dry run goes through the same verbs on a private copy of the store.
+    let scratch;
+    let store = if dry_run {
+        scratch = store.scratch();
+        &scratch
+    } else {
+        store
+    };
     let accept = headers
         .get(header::ACCEPT)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
     let as_table = table::wants_table(accept);
     let ns = t.ns.as_deref().unwrap_or("");
-    let status_only = t.sub.is_some();
+    let status_only = t.sub.as_deref() == Some("status");
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let ctype = ctype.split(';').next().unwrap_or("").trim();
     let parse_body = || -> Result<Value, ApiError> {
+        if ctype == protobuf::MEDIA_TYPE {
+            return protobuf::decode(t.kind, &body);
+        }
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))
+    };
+    if t.sub.as_deref() == Some("scale") {
+        let name = t.name.as_deref().unwrap_or_default();
+        let obj = store.get_kind(t.kind, ns, name)?;
+        let new_scale = match *method {
+            Method::GET => return ok(scale::view(&obj)),
+            Method::PUT => parse_body()?,
+            Method::PATCH => {
+                let mut current = scale::view(&obj);
+                let body = parse_body()?;
+                match ctype {
+                    "application/json-patch+json" => super::patch::json_patch(&mut current, &body)
+                        .map_err(|e| ApiError::BadRequest(e.to_string()))?,
+                    _ => super::patch::merge_patch(&mut current, &body),
+                }
+                current
+            }
+            ref m => {
+                return Err(ApiError::MethodNotAllowed(format!(
+                    "the server does not allow this method on the requested resource ({m})"
+                )));
+            }
+        };
+        let written =
+            store.update_kind(t.kind, ns, name, scale::apply(&obj, &new_scale)?, false)?;
+        return ok(scale::view(&written));
+    }
+    let mut warnings = Vec::new();
+    let mut validated = |mut obj: Value| -> Result<Value, ApiError> {
+        warnings.extend(validation::check(t.kind, &mut obj, directive)?);
+        Ok(obj)
+    };
+    let before = |name: &str| store.get_kind(t.kind, ns, name).ok();
+    let written = |code: StatusCode, v: Value, before: Option<Value>, warnings: &[String]| {
+        let v = if dry_run {
+            dryrun::answer(v, before.as_ref())
+        } else {
+            v
+        };
+        let mut r = json_response(code, &v);
+        for w in warnings {
+            if let Ok(h) = header::HeaderValue::from_str(&validation::warning_header(w)) {
+                r.headers_mut().append(header::WARNING, h);
+            }
+        }
+        Ok(r)
     };
     match (&t.name, method) {
         (None, &Method::GET) => {
@@ -231,8 +342,9 @@ fn route(
                 .into_response())
         }
         (None, &Method::POST) => {
-            let created = store.create_kind(t.kind, ns, parse_body()?)?;
-            Ok(json_response(StatusCode::CREATED, &created))
+            let obj = validated(parse_body()?)?;
+            let created = store.create_kind(t.kind, ns, obj)?;
+            written(StatusCode::CREATED, created, None, &warnings)
         }
         (None, &Method::DELETE) => {
             let opts = ListOptions {
@@ -265,28 +377,37 @@ fn route(
         }
         (Some(name), &Method::GET) => ok(store.get_kind(t.kind, ns, name)?),
         (Some(name), &Method::PUT) => {
-            ok(store.update_kind(t.kind, ns, name, parse_body()?, status_only)?)
+            let obj = validated(parse_body()?)?;
+            let old = before(name);
+            let v = store.update_kind(t.kind, ns, name, obj, status_only)?;
+            written(StatusCode::OK, v, old, &warnings)
         }
         (Some(name), &Method::PATCH) => {
-            let ct = headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("");
-            let ct = ct.split(';').next().unwrap_or("").trim();
-            let p = match ct {
-                "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
-                    Patch::Merge(parse_body()?)
+            let p = match ctype {
+                "application/merge-patch+json" => Patch::Merge(parse_body()?),
+                "application/strategic-merge-patch+json" if openapi::builtin(t.kind) => {
+                    Patch::Strategic(parse_body()?)
                 }
                 "application/json-patch+json" => Patch::Json(parse_body()?),
                 other => {
+                    let smp = if openapi::builtin(t.kind) {
+                        ", application/strategic-merge-patch+json"
+                    } else {
+                        ""
+                    };
                     return Err(ApiError::UnsupportedMediaType(format!(
                         "the body of the request was in an unknown format - accepted media types include: \
-                         application/json-patch+json, application/merge-patch+json, \
-                         application/strategic-merge-patch+json (got {other:?})"
+                         application/json-patch+json, application/merge-patch+json{smp} (got {other:?})"
                     )));
                 }
             };
-            ok(store.patch_kind(t.kind, ns, name, &p, status_only)?)
+            let old = before(name);
+            let mut warned = Vec::new();
+            let v = store.patch_kind_checked(t.kind, ns, name, &p, status_only, &mut |obj| {
+                warned = validation::check(t.kind, obj, directive)?;
+                Ok(())
+            })?;
+            written(StatusCode::OK, v, old, &warned)
         }
         (Some(name), &Method::DELETE) if !status_only => {
             let opts: Value = if body.is_empty() {
@@ -339,9 +460,9 @@ fn watch(
     let fields = opts
         .field_selector
         .as_deref()
-        .map(FieldSelector::parse)
+        .map(|f| FieldSelector::parse_for(kind, f))
         .transpose()
-        .map_err(bad)?;
+        .map_err(ApiError::BadRequest)?;
     let rv: u64 = query
         .get("resourceVersion")
         .and_then(|r| r.parse().ok())

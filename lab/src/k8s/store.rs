@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tokio::sync::{broadcast, watch};
 
 use super::error::ApiError;
-use super::kinds::{self, KINDS, Kind};
+use super::kinds::{self, Kind};
 use super::selectors::{FieldSelector, LabelSelector};
 
 /// How many past events are kept for watches that resume from a resourceVersion.
@@ -115,7 +115,7 @@ pub(super) type ObjKey = (String, String);
 /// The locked state.
 pub(super) struct State {
     pub(super) rv: u64,
-    /// Objects per kind (index into [`KINDS`]), ordered by (namespace, name).
+    /// Objects per kind (index into [`kinds::all`]), ordered by (namespace, name).
     pub(super) objects: Vec<BTreeMap<ObjKey, Arc<Value>>>,
     /// uid → (kind index, namespace, name).
     pub(super) uids: HashMap<String, (usize, String, String)>,
@@ -126,6 +126,8 @@ pub(super) struct State {
     pub(super) history: VecDeque<WatchEvent>,
     pub(super) events: broadcast::Sender<WatchEvent>,
     pub(super) changed: watch::Sender<u64>,
+    /// True for a dry run's private copy (`dryrun.rs`): nothing global changes.
+    pub(super) dry_run: bool,
 }
 
 /// The shared object store (cheap to clone).
@@ -141,12 +143,9 @@ impl Default for Store {
     }
 }
 
-/// Returns the index of a kind in [`KINDS`].
+/// Returns the index of a kind in [`kinds::all`].
 pub(super) fn kind_index(k: &'static Kind) -> usize {
-    KINDS
-        .iter()
-        .position(|x| std::ptr::eq(x, k))
-        .expect("kind from the table")
+    kinds::index_of(k)
 }
 
 /// Resolves a group-qualified resource name to its kind, or NotFound.
@@ -187,18 +186,25 @@ impl Store {
         let (changed, changes) = watch::channel(0);
         let state = State {
             rv: 0,
-            objects: KINDS.iter().map(|_| BTreeMap::new()).collect(),
+            // Room for every kind a CRD may add (empty maps allocate nothing).
+            objects: (0..kinds::MAX_KINDS).map(|_| BTreeMap::new()).collect(),
             uids: HashMap::new(),
             dependents: HashMap::new(),
             ns_counts: HashMap::new(),
             history: VecDeque::new(),
             events,
             changed,
+            dry_run: false,
         };
         Self {
             state: Arc::new(Mutex::new(state)),
             changes,
         }
+    }
+
+    /// Wraps a state (see `dryrun.rs`).
+    pub(super) fn from_parts(state: Arc<Mutex<State>>, changes: watch::Receiver<u64>) -> Self {
+        Self { state, changes }
     }
 
     pub(super) fn lock(&self) -> MutexGuard<'_, State> {
@@ -294,9 +300,9 @@ impl Store {
         let fields = opts
             .field_selector
             .as_deref()
-            .map(FieldSelector::parse)
+            .map(|f| FieldSelector::parse_for(k, f))
             .transpose()
-            .map_err(bad)?;
+            .map_err(ApiError::BadRequest)?;
         let after = opts
             .continue_token
             .as_deref()

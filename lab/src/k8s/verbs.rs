@@ -5,10 +5,12 @@
 
 use serde_json::{Value, json};
 
+use super::crd::{crd_status, is_crd, register_crd};
 use super::error::ApiError;
 use super::kinds::{self, Kind};
 use super::patch::{self, PatchError};
 use super::store::{EventType, Store, key, kind_index, meta_str, resolve};
+use super::strategic;
 use super::write::{Patch, Preconditions, metadata, namespace_kind, now};
 
 fn patch_error(k: &Kind, name: &str, e: PatchError) -> ApiError {
@@ -54,6 +56,14 @@ impl Store {
             m.entry("generation").or_insert(json!(1));
             if std::ptr::eq(k, namespace_kind()) && obj.pointer("/status/phase").is_none() {
                 obj["status"]["phase"] = json!("Active");
+            }
+            if is_crd(k) {
+                register_crd(&obj, true).map_err(|(f, r)| {
+                    ApiError::BadRequest(format!("a seeded CRD {name} is invalid: {f}: {r}"))
+                })?;
+                if obj.get("status").is_none() {
+                    obj["status"] = crd_status(&obj);
+                }
             }
             let ki = kind_index(k);
             let exists = st.objects[ki].contains_key(&key(
@@ -141,6 +151,20 @@ impl Store {
         p: &Patch,
         status_only: bool,
     ) -> Result<Value, ApiError> {
+        self.patch_kind_checked(k, ns, name, p, status_only, &mut |_| Ok(()))
+    }
+
+    /// Patches an object, running `check` on the patched object before it is
+    /// written (the server's field validation).
+    pub fn patch_kind_checked(
+        &self,
+        k: &'static Kind,
+        ns: &str,
+        name: &str,
+        p: &Patch,
+        status_only: bool,
+        check: &mut dyn FnMut(&mut Value) -> Result<(), ApiError>,
+    ) -> Result<Value, ApiError> {
         let mut st = self.lock();
         let ki = kind_index(k);
         let mut doc = st.objects[ki]
@@ -152,10 +176,14 @@ impl Store {
             })?;
         match p {
             Patch::Merge(m) => patch::merge_patch(&mut doc, m),
+            Patch::Strategic(m) => {
+                strategic::apply(&mut doc, m).map_err(|e| patch_error(k, name, e))?
+            }
             Patch::Json(j) => {
                 patch::json_patch(&mut doc, j).map_err(|e| patch_error(k, name, e))?
             }
         }
+        check(&mut doc)?;
         Ok((*st.update(k, ns, name, doc, status_only)?).clone())
     }
 

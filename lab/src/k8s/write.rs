@@ -10,7 +10,10 @@
 //! * Delete with finalizers sets `deletionTimestamp` and keeps the object until
 //!   an update leaves the finalizers empty; no new finalizer may be added then.
 //! * Removal garbage-collects dependents whose owners (by uid) are all gone,
-//!   and a terminating namespace goes once the last object in it is gone.
+//!   and so does a create or update that leaves an object's owners all
+//!   missing; a terminating namespace goes once the last object in it is gone.
+//! * Create drops `status` for kinds with a status subresource (Namespaces get
+//!   `phase: Active`): status is written through `/status`.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -18,15 +21,18 @@ use std::sync::Arc;
 use rand::Rng;
 use serde_json::{Value, json};
 
+use super::crd;
 use super::error::ApiError;
-use super::kinds::{self, KINDS, Kind};
+use super::kinds::{self, Kind};
 use super::store::{EventType, HISTORY, ObjKey, State, WatchEvent, key, kind_index, meta_str};
 
 /// A patch body, by content type.
 #[derive(Clone, Debug)]
 pub enum Patch {
-    /// `application/merge-patch+json` (and strategic merge, served the same way).
+    /// `application/merge-patch+json`.
     Merge(Value),
+    /// `application/strategic-merge-patch+json` (built-in kinds only; see `strategic.rs`).
+    Strategic(Value),
     /// `application/json-patch+json`.
     Json(Value),
 }
@@ -131,7 +137,7 @@ impl State {
     fn publish(&mut self, kind: EventType, ki: usize, object: Arc<Value>) {
         let ev = WatchEvent {
             kind,
-            resource: &KINDS[ki],
+            resource: kinds::at(ki),
             object,
             rv: self.rv,
         };
@@ -174,7 +180,7 @@ impl State {
     pub(super) fn insert(&mut self, ki: usize, mut obj: Value, kind: EventType) -> Arc<Value> {
         self.rv += 1;
         metadata(&mut obj).insert("resourceVersion".into(), json!(self.rv.to_string()));
-        let k = &KINDS[ki];
+        let k = kinds::at(ki);
         let key = key(
             k,
             meta_str(&obj, "namespace").unwrap_or(""),
@@ -214,7 +220,7 @@ impl State {
                 }
             }
         }
-        if KINDS[ki].namespaced {
+        if kinds::at(ki).namespaced {
             let count = self.ns_counts.entry(key.0.clone()).or_default();
             *count = count.saturating_sub(1);
             if *count == 0 {
@@ -238,7 +244,7 @@ impl State {
 
     fn not_found(ki: usize, key: &ObjKey) -> ApiError {
         ApiError::NotFound {
-            resource: KINDS[ki].resource(),
+            resource: kinds::at(ki).resource(),
             name: key.1.clone(),
         }
     }
@@ -250,7 +256,7 @@ impl State {
         key: &ObjKey,
         pre: &Preconditions,
     ) -> Result<Arc<Value>, ApiError> {
-        let k = &KINDS[ki];
+        let k = kinds::at(ki);
         let old = self.objects[ki]
             .get(key)
             .cloned()
@@ -290,7 +296,11 @@ impl State {
         }
         let marked = self.insert(ki, marked, EventType::Modified);
         if is_ns {
-            for (cki, ck) in KINDS.iter().enumerate().filter(|(_, k)| k.namespaced) {
+            for (cki, ck) in kinds::all()
+                .into_iter()
+                .enumerate()
+                .filter(|(_, k)| k.namespaced)
+            {
                 let keys: Vec<ObjKey> = self.objects[cki]
                     .range((key.1.clone(), String::new())..)
                     .take_while(|(kk, _)| kk.0 == key.1)
@@ -413,8 +423,36 @@ impl State {
         }
         if std::ptr::eq(k, namespace_kind()) {
             obj["status"] = json!({"phase": "Active"});
+        } else if k.status {
+            // Status is written through the status subresource only.
+            obj.as_object_mut().expect("object").remove("status");
         }
-        Ok(self.insert(ki, obj, EventType::Added))
+        if crd::is_crd(k) {
+            crd::register_crd(&obj, !self.dry_run).map_err(|(field, reason)| {
+                ApiError::Invalid {
+                    kind: k.kind.into(),
+                    name: name.clone(),
+                    message: format!("{field}: {reason}"),
+                }
+            })?;
+            obj["status"] = crd::crd_status(&obj);
+        }
+        let created = self.insert(ki, obj, EventType::Added);
+        self.collect_if_orphaned(ki, &key(k, ns, &name));
+        Ok(created)
+    }
+
+    /// Deletes an object whose owners (by uid) are all gone, as the garbage
+    /// collector would: it may be written with owners that never existed or
+    /// were deleted in the meantime.
+    fn collect_if_orphaned(&mut self, ki: usize, key: &ObjKey) {
+        let orphaned = self.objects[ki].get(key).is_some_and(|o| {
+            let owners = owner_uids(o);
+            !owners.is_empty() && owners.iter().all(|u| !self.uids.contains_key(u))
+        });
+        if orphaned {
+            let _ = self.delete(ki, key, &Preconditions::default());
+        }
     }
 
     /// The update verb (`status_only`: the `/status` subresource).
@@ -530,6 +568,8 @@ impl State {
                 return Ok(self.remove(ki, &key, Some(merged)).expect("present"));
             }
         }
-        Ok(self.insert(ki, merged, EventType::Modified))
+        let written = self.insert(ki, merged, EventType::Modified);
+        self.collect_if_orphaned(ki, &key);
+        Ok(written)
     }
 }

@@ -1,9 +1,11 @@
 //! Simulated Keystone v3: password and application-credential auth issuing
 //! project-scoped tokens with a catalog (network, load-balancer, compute, on
-//! the cloud's own port), and token validation for the other services.
+//! the cloud's own port), and token validation for the other services. Two
+//! users: the cloud's own (admin, with the implied member and reader roles)
+//! and, when configured, a reader-only one whose writes `policy.rs` refuses.
 //! Wrong credentials get the real 401 body.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use axum::http::{Method, StatusCode};
@@ -17,6 +19,8 @@ use super::{World, new_id};
 #[derive(Default)]
 pub struct Keystone {
     pub(crate) tokens: HashMap<String, Instant>,
+    /// Tokens of the reader user (only the `reader` role).
+    pub(crate) readers: HashSet<String>,
 }
 
 impl Keystone {
@@ -25,6 +29,11 @@ impl Keystone {
         token
             .and_then(|t| self.tokens.get(t))
             .is_some_and(|exp| *exp > Instant::now())
+    }
+
+    /// Returns true for a token whose user has only the reader role.
+    pub(crate) fn reader_only(&self, token: Option<&str>) -> bool {
+        token.is_some_and(|t| self.readers.contains(t))
     }
 }
 
@@ -45,6 +54,7 @@ pub(crate) fn handle(w: &mut World, req: &Req) -> Response {
         (Method::POST, ["v3", "auth", "tokens"]) => {
             issue(w, req.body.as_ref().unwrap_or(&Value::Null))
         }
+        (Method::GET, ["v3", "projects", rest @ ..]) => projects(w, req, rest.first().copied()),
         (Method::GET, ["v3", "auth", "tokens"]) => {
             if w.keystone.valid(req.token.as_deref()) {
                 json_status(StatusCode::OK, json!({"token": {}}))
@@ -59,6 +69,36 @@ pub(crate) fn handle(w: &mut World, req: &Req) -> Response {
     }
 }
 
+/// `GET /v3/projects[/{id}]`: the cloud's one project (what `openstack
+/// --project NAME` resolves through).
+fn projects(w: &World, req: &Req, id: Option<&str>) -> Response {
+    if !w.keystone.valid(req.token.as_deref()) {
+        return refused();
+    }
+    let cfg = &w.cfg;
+    let project = json!({"id": cfg.project_id, "name": cfg.project_name, "domain_id": "default",
+        "enabled": true, "is_domain": false, "parent_id": "default", "description": "", "tags": [],
+        "links": {"self": format!("{}/identity/v3/projects/{}", w.base_url, cfg.project_id)}});
+    match id {
+        Some(id) if id == cfg.project_id => {
+            json_status(StatusCode::OK, json!({"project": project}))
+        }
+        Some(id) => json_status(
+            StatusCode::NOT_FOUND,
+            json!({"error": {"code": 404, "message": format!("Could not find project: {id}."), "title": "Not Found"}}),
+        ),
+        None => {
+            let wanted = req.first("name");
+            let all = if wanted.is_none_or(|n| n == cfg.project_name) {
+                vec![project]
+            } else {
+                Vec::new()
+            };
+            json_status(StatusCode::OK, json!({"projects": all}))
+        }
+    }
+}
+
 fn issue(w: &mut World, body: &Value) -> Response {
     let id = &body["auth"]["identity"];
     let methods: Vec<&str> = id["methods"]
@@ -66,6 +106,7 @@ fn issue(w: &mut World, body: &Value) -> Response {
         .map(|m| m.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     let cfg = &w.cfg;
+    let mut reader = false;
     let ok = if methods.contains(&"password") {
         let u = &id["password"]["user"];
         let domain_ok = u["domain"]["id"].as_str().is_some_and(|d| d == "default")
@@ -77,10 +118,11 @@ fn issue(w: &mut World, body: &Value) -> Response {
                     || p["name"].as_str() == Some(&cfg.project_name)
             }
         };
-        u["name"].as_str() == Some(&cfg.username)
-            && u["password"].as_str() == Some(&cfg.password)
-            && domain_ok
-            && scope_ok
+        let is = |name: &str, password: &str| {
+            u["name"].as_str() == Some(name) && u["password"].as_str() == Some(password)
+        };
+        reader = cfg.reader.as_ref().is_some_and(|(n, p)| is(n, p));
+        (is(&cfg.username, &cfg.password) || reader) && domain_ok && scope_ok
     } else if methods.contains(&"application_credential") {
         let ac = &id["application_credential"];
         cfg.application_credential
@@ -97,6 +139,24 @@ fn issue(w: &mut World, body: &Value) -> Response {
     w.keystone
         .tokens
         .insert(token.clone(), Instant::now() + ttl);
+    if reader {
+        w.keystone.readers.insert(token.clone());
+    }
+    // Keystone lists implied roles too: admin implies member implies reader.
+    let (user_id, user_name, roles) = match (&cfg.reader, reader) {
+        (Some((name, _)), true) => (
+            "b1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6",
+            name.clone(),
+            json!([{"id": "4c5d6e7f8091a2b3c4d5e6f708192a3b", "name": "reader"}]),
+        ),
+        _ => (
+            "a0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5",
+            cfg.username.clone(),
+            json!([{"id": "1b2c3d4e5f60718293a4b5c6d7e8f901", "name": "admin"},
+                   {"id": "2a3b4c5d6e7f8091a2b3c4d5e6f70819", "name": "member"},
+                   {"id": "4c5d6e7f8091a2b3c4d5e6f708192a3b", "name": "reader"}]),
+        ),
+    };
     let now = chrono::Utc::now();
     let expires = now + chrono::TimeDelta::from_std(ttl).unwrap_or(chrono::TimeDelta::hours(1));
     let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
@@ -110,9 +170,9 @@ fn issue(w: &mut World, body: &Value) -> Response {
     let base = &w.base_url;
     let body = json!({"token": {
         "methods": methods,
-        "user": {"id": "a0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5", "name": cfg.username, "domain": {"id": "default", "name": "Default"}},
+        "user": {"id": user_id, "name": user_name, "domain": {"id": "default", "name": "Default"}},
         "project": {"id": cfg.project_id, "name": cfg.project_name, "domain": {"id": "default", "name": "Default"}},
-        "roles": [{"id": "1b2c3d4e5f60718293a4b5c6d7e8f901", "name": "admin"}],
+        "roles": roles,
         "is_domain": false,
         "issued_at": fmt(now),
         "expires_at": fmt(expires),

@@ -14,6 +14,9 @@ pub mod neutron;
 mod neutron_ops;
 pub mod nova;
 pub mod octavia;
+mod policy;
+mod quota;
+mod router_gateway;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -41,6 +44,9 @@ pub struct CloudConfig {
     pub project_name: String,
     /// Project ID (fixed so seeded objects can carry it).
     pub project_id: String,
+    /// A second user `(name, password)` in the same project with only the
+    /// `reader` role: its writes are refused with 403 (`policy.rs`).
+    pub reader: Option<(String, String)>,
     /// An application credential `(id, secret)` that also authenticates.
     pub application_credential: Option<(String, String)>,
     /// Region of every endpoint.
@@ -64,6 +70,7 @@ impl Default for CloudConfig {
             password: "secret".into(),
             project_name: "admin".into(),
             project_id: "9f1c4e2a7b3d4c5e8f60718293a4b5c6".into(),
+            reader: Some(("reader".into(), "reader-secret".into())),
             application_credential: Some(("lab-app-cred".into(), "lab-app-secret".into())),
             region: "RegionOne".into(),
             token_ttl: Duration::from_secs(3600),
@@ -142,6 +149,11 @@ async fn dispatch(
     }
     if !w.keystone.valid(req.token.as_deref()) {
         return http::unauthorized();
+    }
+    if let Some(refused) =
+        policy::refuse(w.keystone.reader_only(req.token.as_deref()), service, &req)
+    {
+        return refused;
     }
     match service {
         "/network" => neutron::handle(&mut w, &req),
@@ -245,19 +257,26 @@ impl Cloud {
         }
     }
 
-    /// Returns a clouds.yaml text with one cloud named `name`.
+    /// Returns a clouds.yaml text with the cloud `name` and, when the cloud has
+    /// a reader user, `<name>-reader` (same project, only the reader role).
     pub fn clouds_yaml(&self, name: &str) -> String {
         let c = self.credentials();
-        format!(
-            "clouds:\n  {name}:\n    auth:\n      auth_url: {}\n      username: {}\n      password: {}\n      project_name: {}\n      user_domain_name: {}\n      project_domain_name: {}\n    region_name: {}\n    interface: public\n    identity_api_version: 3\n",
-            c.auth_url,
-            c.username,
-            c.password,
-            c.project_name,
-            c.user_domain_name,
-            c.project_domain_name,
-            c.region_name
-        )
+        let reader = self.world.lock().expect("world lock").cfg.reader.clone();
+        let entry = |cloud: &str, user: &str, password: &str| {
+            format!(
+                "  {cloud}:\n    auth:\n      auth_url: {}\n      username: {user}\n      password: {password}\n      project_name: {}\n      user_domain_name: {}\n      project_domain_name: {}\n    region_name: {}\n    interface: public\n    identity_api_version: 3\n",
+                c.auth_url,
+                c.project_name,
+                c.user_domain_name,
+                c.project_domain_name,
+                c.region_name
+            )
+        };
+        let mut out = format!("clouds:\n{}", entry(name, &c.username, &c.password));
+        if let Some((user, password)) = reader {
+            out.push_str(&entry(&format!("{name}-reader"), &user, &password));
+        }
+        out
     }
 
     /// Returns the project ID every seeded and created object belongs to.
@@ -286,10 +305,12 @@ impl Cloud {
                         octavia::seed(&mut w.octavia, coll, item)
                     }
                     "servers" => nova::seed(&mut w.nova, item),
+                    "os-services" => nova::seed_service(&mut w.nova, item),
                     _ => w.neutron.seed(coll, item),
                 }
             }
         }
+        quota::fit_to_seeded(&mut w.neutron, &project);
     }
 
     /// Returns every object of a Neutron collection (`networks`, `ports`, …), sorted by ID.

@@ -1,7 +1,8 @@
 //! Simulated Neutron v2.0: a generic store of JSON objects per collection,
 //! with Neutron's filters (attributes, `tags`, `tags-any`, `not-tags`,
 //! `not-tags-any`; unknown attributes are a 400), `limit`/`marker` pagination
-//! and `<resources>_links`, tag sub-resources, and the per-resource rules
+//! and `<resources>_links`, `fields=` (repeated) on lists and shows, the quota
+//! API (`quota.rs`), tag sub-resources, and the per-resource rules
 //! (defaults on create, what blocks a delete, trunk and router actions) in
 //! `neutron_ops.rs`. Error types and messages are the ones the real Neutron
 //! (Zed, ML2/OVS) gives, as measured by the conformance suite.
@@ -13,7 +14,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::http::{Req, empty, json_status, neutron_error};
-use super::{World, neutron_ops as ops};
+use super::{World, neutron_ops as ops, quota};
 
 /// One Neutron resource kind.
 pub(crate) struct Kind {
@@ -158,6 +159,13 @@ pub(crate) const KINDS: &[Kind] = &[
             "status",
         ],
     },
+    Kind {
+        url: "address-groups",
+        one: "address_group",
+        not_found: "AddressGroupNotFound",
+        missing: "Address group {} could not be found.",
+        filters: &["addresses"],
+    },
 ];
 
 /// Returns the kind of a URL collection name.
@@ -170,6 +178,10 @@ pub(crate) fn kind(url: &str) -> Option<&'static Kind> {
 pub struct Neutron {
     pub(crate) colls: HashMap<&'static str, BTreeMap<String, Value>>,
     pub(crate) segmentation_id: u32,
+    /// Per-project quota limits that differ from the defaults (`quota.rs`).
+    pub(crate) quotas: BTreeMap<String, BTreeMap<String, i64>>,
+    /// Extensions a scenario enabled beyond the defaults (seeded as collection `extensions`).
+    pub(crate) extra_extensions: Vec<Value>,
 }
 
 impl Neutron {
@@ -191,7 +203,7 @@ impl Neutron {
 
     /// Returns every object of a collection as the API shows it.
     pub fn all(&self, url: &str) -> Vec<Value> {
-        self.iter(url).map(|o| self.view(url, o)).collect()
+        self.views(url, self.iter(url).collect())
     }
 
     /// Returns one object as the API shows it.
@@ -202,6 +214,10 @@ impl Neutron {
     /// Inserts a seeded object, filling the fields a real create would.
     pub fn seed(&mut self, url: &str, obj: Value) {
         let url = url.replace('_', "-");
+        if url == "extensions" {
+            self.extra_extensions.push(obj);
+            return;
+        }
         let Some(k) = kind(&url) else { return };
         let obj = ops::fill_defaults(self, k, obj);
         let id = obj["id"].as_str().unwrap_or_default().to_string();
@@ -210,27 +226,49 @@ impl Neutron {
 
     /// Returns an object with its computed fields (network subnets, group rules).
     pub(crate) fn view(&self, url: &str, o: &Value) -> Value {
-        let mut o = o.clone();
-        match url {
-            "networks" => {
-                let id = o["id"].as_str().unwrap_or_default().to_string();
-                o["subnets"] = self
-                    .iter("subnets")
-                    .filter(|s| s["network_id"] == id.as_str())
-                    .map(|s| s["id"].clone())
-                    .collect();
-            }
-            "security-groups" => {
-                let id = o["id"].as_str().unwrap_or_default().to_string();
-                o["security_group_rules"] = self
-                    .iter("security-group-rules")
-                    .filter(|r| r["security_group_id"] == id.as_str())
-                    .cloned()
-                    .collect();
-            }
-            _ => {}
+        self.views(url, vec![o]).pop().expect("one in, one out")
+    }
+
+    /// Returns objects with their computed fields, indexing the children once
+    /// (a page of 1,000 networks would otherwise scan every subnet 1,000 times).
+    pub(crate) fn views(&self, url: &str, objs: Vec<&Value>) -> Vec<Value> {
+        let (children, parent_key, field, whole) = match url {
+            "networks" => ("subnets", "network_id", "subnets", false),
+            "security-groups" => (
+                "security-group-rules",
+                "security_group_id",
+                "security_group_rules",
+                true,
+            ),
+            _ => return objs.into_iter().cloned().collect(),
+        };
+        let mut by_parent: HashMap<&str, Vec<Value>> = HashMap::new();
+        for c in self.iter(children) {
+            let child = if whole { c.clone() } else { c["id"].clone() };
+            by_parent
+                .entry(c[parent_key].as_str().unwrap_or_default())
+                .or_default()
+                .push(child);
         }
-        o
+        objs.into_iter()
+            .map(|o| {
+                let mut o = o.clone();
+                let id = o["id"].as_str().unwrap_or_default().to_string();
+                o[field] = Value::Array(by_parent.get(id.as_str()).cloned().unwrap_or_default());
+                o
+            })
+            .collect()
+    }
+
+    /// Returns the subnets of each network.
+    pub(crate) fn subnets_by_network(&self) -> HashMap<&str, Vec<&Value>> {
+        let mut out: HashMap<&str, Vec<&Value>> = HashMap::new();
+        for s in self.iter("subnets") {
+            out.entry(s["network_id"].as_str().unwrap_or_default())
+                .or_default()
+                .push(s);
+        }
+        out
     }
 }
 
@@ -253,26 +291,42 @@ pub(crate) fn handle(w: &mut World, req: &Req) -> Response {
             json!({"versions": [{"id": "v2.0", "status": "CURRENT", "links": [{"rel": "self", "href": format!("{}/network/v2.0/", w.base_url)}]}]}),
         ),
         (Method::GET, ["v2.0", "extensions"]) => {
-            json_status(StatusCode::OK, json!({"extensions": ops::extensions()}))
+            let mut all = ops::extensions();
+            all.extend(w.neutron.extra_extensions.iter().cloned());
+            json_status(StatusCode::OK, json!({"extensions": all}))
         }
         (Method::GET, ["v2.0", "network-ip-availabilities"]) => {
+            let used = ops::used_ips(&w.neutron);
+            let subnets = w.neutron.subnets_by_network();
+            let limit = page_limit(req);
+            let marker = req.first("marker");
             let all: Vec<Value> = w
                 .neutron
                 .iter("networks")
-                .map(|n| ops::ip_availability(&w.neutron, n))
+                .filter(|n| marker.is_none_or(|m| n["id"].as_str().unwrap_or_default() > m))
+                .map(|n| ops::ip_availability(n, &subnets, &used))
                 .filter(|a| matches_attrs(a, req))
+                .take(limit.unwrap_or(usize::MAX))
                 .collect();
-            json_status(StatusCode::OK, json!({"network_ip_availabilities": all}))
+            page(
+                w,
+                "network-ip-availabilities",
+                "network_id",
+                all,
+                limit,
+                req,
+            )
         }
         (Method::GET, ["v2.0", "network-ip-availabilities", id]) => {
             match w.neutron.raw("networks", id) {
                 Some(n) => json_status(
                     StatusCode::OK,
-                    json!({"network_ip_availability": ops::ip_availability(&w.neutron, n)}),
+                    json!({"network_ip_availability": select_fields(ops::ip_availability(n, &w.neutron.subnets_by_network(), &ops::used_ips(&w.neutron)), req)}),
                 ),
                 None => not_found(&KINDS[0], id),
             }
         }
+        (m, ["v2.0", "quotas", rest @ ..]) => quota::handle(w, &m, rest, req.body.as_ref()),
         (m, ["v2.0", coll, rest @ ..]) => {
             let Some(k) = kind(coll) else {
                 return json_status(
@@ -284,7 +338,7 @@ pub(crate) fn handle(w: &mut World, req: &Req) -> Response {
                 (Method::GET, []) => list(w, k, req),
                 (Method::POST, []) => ops::create(w, k, req.body.as_ref().unwrap_or(&Value::Null)),
                 (Method::GET, [id]) => match w.neutron.get(k.url, id) {
-                    Some(o) => json_status(StatusCode::OK, json!({ k.one: o })),
+                    Some(o) => json_status(StatusCode::OK, json!({ k.one: select_fields(o, req) })),
                     None => not_found(k, id),
                 },
                 (Method::PUT, [id]) => {
@@ -341,20 +395,50 @@ fn list(w: &World, k: &Kind, req: &Req) -> Response {
             format!("[{}] is invalid attribute for filtering", bad.join(", ")),
         );
     }
-    let limit = req
-        .first("limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .filter(|l| *l > 0);
+    let limit = page_limit(req);
     let marker = req.first("marker");
-    let items: Vec<Value> = w
+    let raw: Vec<&Value> = w
         .neutron
         .iter(k.url)
         .filter(|o| marker.is_none_or(|m| o["id"].as_str().unwrap_or_default() > m))
         .filter(|o| matches_attrs(o, req) && matches_tags(o, req))
         .take(limit.unwrap_or(usize::MAX))
-        .map(|o| w.neutron.view(k.url, o))
         .collect();
-    let key = k.url.replace('-', "_");
+    let items = w.neutron.views(k.url, raw);
+    page(w, k.url, "id", items, limit, req)
+}
+
+/// Returns the `limit` of a list request (none, or 0: every item).
+fn page_limit(req: &Req) -> Option<usize> {
+    req.first("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .filter(|l| *l > 0)
+}
+
+/// Returns one page of a listing, with `<collection>_links` when paginated:
+/// `next` when the page is full, `previous` when a marker was given.
+fn page(
+    w: &World,
+    url: &str,
+    id_key: &str,
+    items: Vec<Value>,
+    limit: Option<usize>,
+    req: &Req,
+) -> Response {
+    let marker = req.first("marker");
+    let key = url.replace('-', "_");
+    let ids: (Option<String>, Option<String>) = (
+        items
+            .first()
+            .and_then(|o| o[id_key].as_str())
+            .map(str::to_string),
+        items
+            .last()
+            .and_then(|o| o[id_key].as_str())
+            .map(str::to_string),
+    );
+    let count = items.len();
+    let items: Vec<Value> = items.into_iter().map(|o| select_fields(o, req)).collect();
     let mut body = json!({ key.clone(): items });
     if let Some(limit) = limit {
         let keep: Vec<String> = req
@@ -366,21 +450,41 @@ fn list(w: &World, k: &Kind, req: &Req) -> Response {
         let base = format!(
             "{}/network/v2.0/{}?{}",
             w.base_url,
-            k.url,
+            url,
             keep.iter().map(|s| format!("{s}&")).collect::<String>()
         );
         let mut links = Vec::new();
-        if let Some(last) = items.last().filter(|_| items.len() == limit) {
-            links.push(json!({"rel": "next", "href": format!("{base}limit={limit}&marker={}", last["id"].as_str().unwrap_or_default())}));
+        if let Some(last) = ids.1.filter(|_| count == limit) {
+            links
+                .push(json!({"rel": "next", "href": format!("{base}limit={limit}&marker={last}")}));
         }
-        if let Some(first) = items.first().filter(|_| marker.is_some()) {
-            links.push(json!({"rel": "previous", "href": format!("{base}limit={limit}&marker={}&page_reverse=True", first["id"].as_str().unwrap_or_default())}));
+        if let Some(first) = ids.0.filter(|_| marker.is_some()) {
+            links.push(json!({"rel": "previous", "href": format!("{base}limit={limit}&marker={first}&page_reverse=True")}));
         }
         if !links.is_empty() {
             body[format!("{key}_links")] = Value::Array(links);
         }
     }
     json_status(StatusCode::OK, body)
+}
+
+/// Keeps only the attributes named by `fields=` (repeated; unknown names are
+/// ignored, as Neutron does); without `fields=` the object is whole.
+pub(crate) fn select_fields(o: Value, req: &Req) -> Value {
+    let wanted: Vec<&str> = req
+        .all("fields")
+        .into_iter()
+        .flat_map(|f| f.split(','))
+        .filter(|f| !f.is_empty())
+        .collect();
+    match o {
+        Value::Object(m) if !wanted.is_empty() => Value::Object(
+            m.into_iter()
+                .filter(|(k, _)| wanted.contains(&k.as_str()))
+                .collect(),
+        ),
+        o => o,
+    }
 }
 
 /// Returns true when a query value matches a JSON field.

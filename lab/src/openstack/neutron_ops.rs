@@ -6,7 +6,7 @@
 
 #![allow(clippy::result_large_err)] // the error is the answer to send
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use axum::http::{Method, StatusCode};
@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::http::{empty, json_status, neutron_error};
 use super::neutron::{KINDS, Kind, Neutron, kind, not_found};
-use super::{World, new_id, now_stamp};
+use super::{World, new_id, now_stamp, quota, router_gateway};
 
 fn s(v: &Value) -> &str {
     v.as_str().unwrap_or_default()
@@ -180,6 +180,12 @@ pub(crate) fn fill_defaults(n: &mut Neutron, k: &Kind, mut o: Value) -> Value {
             set_default(&mut o, "status", json!("ACTIVE"));
             set_default(&mut o, "admin_state_up", json!(true));
             set_default(&mut o, "routes", json!([]));
+            // As the real router plugin (l3_agent_scheduler, dvr, l3-ha) shows them.
+            set_default(&mut o, "availability_zones", json!([]));
+            set_default(&mut o, "availability_zone_hints", json!([]));
+            set_default(&mut o, "distributed", json!(false));
+            set_default(&mut o, "ha", json!(false));
+            set_default(&mut o, "flavor_id", Value::Null);
         }
         "subnetpools" => {
             let v6 = o["prefixes"]
@@ -256,8 +262,11 @@ fn allocate_ip(n: &Neutron, subnet: &Value) -> Option<String> {
 
 /// Returns the next free prefix of `len` bits in a subnet pool.
 fn allocate_prefix(n: &Neutron, pool: &Value, len: u32) -> Option<String> {
+    // Only the pool's own allocations count: two pools outside an address
+    // scope may hand out overlapping prefixes, as in Neutron.
     let taken: Vec<(u128, u128)> = n
         .iter("subnets")
+        .filter(|sn| sn["subnetpool_id"] == pool["id"])
         .filter_map(|sn| parse_cidr(s(&sn["cidr"])))
         .map(|(b, p, v6)| {
             let bits = if v6 { 128 } else { 32 };
@@ -348,6 +357,7 @@ pub(crate) fn create_object(w: &mut World, k: &Kind, body: &Value) -> Result<Val
     if o.get("project_id").is_none() {
         o["project_id"] = json!(w.cfg.project_id);
     }
+    quota::check(&w.neutron, k.url, s(&o["project_id"]))?;
     let need_net = |w: &World, o: &Value| -> Result<Value, Response> {
         let id = s(&o["network_id"]);
         w.neutron
@@ -487,6 +497,18 @@ pub(crate) fn create_object(w: &mut World, k: &Kind, body: &Value) -> Result<Val
                 ));
             }
         }
+        "routers" => {
+            let gw = o["external_gateway_info"].clone();
+            o.as_object_mut().map(|m| m.remove("external_gateway_info"));
+            let r = fill_defaults(&mut w.neutron, k, o);
+            let id = s(&r["id"]).to_string();
+            w.neutron.coll(k.url).insert(id.clone(), r);
+            if let Err(e) = router_gateway::set(w, &id, &gw) {
+                w.neutron.coll(k.url).remove(&id);
+                return Err(e);
+            }
+            return Ok(w.neutron.get(k.url, &id).unwrap_or_default());
+        }
         "security-groups" => {
             let mut sg = fill_defaults(&mut w.neutron, k, o);
             let id = s(&sg["id"]).to_string();
@@ -593,9 +615,17 @@ pub(crate) fn update(w: &mut World, k: &Kind, id: &str, body: &Value) -> Respons
             }
         }
     }
-    let Some(o) = w.neutron.coll(k.url).get_mut(id) else {
+    if w.neutron.raw(k.url, id).is_none() {
         return not_found(k, id);
-    };
+    }
+    let mut fields = fields;
+    if k.url == "routers"
+        && let Some(gw) = fields.remove("external_gateway_info")
+        && let Err(e) = router_gateway::set(w, id, &gw)
+    {
+        return e;
+    }
+    let o = w.neutron.coll(k.url).get_mut(id).expect("checked");
     for (f, v) in fields {
         o[f.as_str()] = v;
     }
@@ -734,6 +764,7 @@ pub(crate) fn delete(w: &mut World, k: &Kind, id: &str) -> Response {
                     format!("Router {id} has ports still attached: {}", ports.join(", ")),
                 );
             }
+            router_gateway::remove_port(w, id);
         }
         "security-groups" => {
             if obj["name"] == "default" {
@@ -958,22 +989,55 @@ fn remove_interface(w: &mut World, router: &str, body: &Value) -> Response {
 }
 
 /// Returns the IP availability of one network.
-pub(crate) fn ip_availability(n: &Neutron, net: &Value) -> Value {
+/// Returns an address count as real Neutron answers it: a float beyond
+/// `u64` (an IPv6 /64 is `1.8446744073709552e+19`), else an integer.
+fn count(n: u128) -> Value {
+    match u64::try_from(n) {
+        Ok(n) => json!(n),
+        Err(_) => json!(n as f64),
+    }
+}
+
+/// Returns how many fixed IPs each subnet has (computed once per request).
+pub(crate) fn used_ips(n: &Neutron) -> HashMap<String, usize> {
+    let mut used = HashMap::new();
+    for f in n
+        .iter("ports")
+        .flat_map(|p| p["fixed_ips"].as_array().into_iter().flatten())
+    {
+        *used.entry(s(&f["subnet_id"]).to_string()).or_insert(0) += 1;
+    }
+    used
+}
+
+/// Returns the IP availability of a network; `subnets_of` from
+/// `Neutron::subnets_by_network`, `used` from [`used_ips`].
+pub(crate) fn ip_availability(
+    net: &Value,
+    subnets_of: &HashMap<&str, Vec<&Value>>,
+    used: &HashMap<String, usize>,
+) -> Value {
     let id = s(&net["id"]);
-    let subnets: Vec<Value> = n
-        .iter("subnets")
-        .filter(|sn| sn["network_id"] == id)
+    let subnets: Vec<Value> = subnets_of
+        .get(id)
+        .into_iter()
+        .flatten()
         .map(|sn| {
             let total: u128 = sn["allocation_pools"].as_array().into_iter().flatten().filter_map(|p| Some(ip_num(s(&p["end"]))? - ip_num(s(&p["start"]))? + 1)).sum();
-            let used = n.iter("ports").flat_map(|p| p["fixed_ips"].as_array().into_iter().flatten()).filter(|f| f["subnet_id"] == sn["id"]).count();
+            let used = used.get(s(&sn["id"])).copied().unwrap_or(0);
             json!({"subnet_id": sn["id"], "subnet_name": sn["name"], "cidr": sn["cidr"], "ip_version": sn["ip_version"],
-                "total_ips": total.min(u64::MAX as u128) as u64, "used_ips": used})
+                "total_ips": count(total), "used_ips": used})
         })
         .collect();
-    let total: u64 = subnets
+    let total: u128 = subnets
         .iter()
-        .filter_map(|x| x["total_ips"].as_u64())
-        .fold(0, u64::saturating_add);
+        .filter_map(|x| {
+            x["total_ips"]
+                .as_f64()
+                .map(|f| x["total_ips"].as_u64().map_or(f as u128, u128::from))
+        })
+        .sum();
+    let total = count(total);
     let used: u64 = subnets.iter().filter_map(|x| x["used_ips"].as_u64()).sum();
     json!({"network_id": id, "network_name": net["name"], "project_id": net["project_id"], "tenant_id": net["project_id"],
         "subnet_ip_availability": subnets, "total_ips": total, "used_ips": used})

@@ -1,7 +1,9 @@
 //! Simulated Nova v2.1: servers (status, `OS-EXT-SRV-ATTR:host`, metadata,
 //! tags), list filters, soft reboot (REBOOT → ACTIVE after a delay, and the
 //! server ID sent on the reboots channel so the Kubernetes half of the lab
-//! reboots the node), server tags, create and delete for canaries. Nova is
+//! reboots the node), server tags, create and delete for canaries,
+//! `limit`/`marker` pagination with `servers_links`, and the compute
+//! services (`os-services`) a scenario seeds. Nova is
 //! not in the real-services recipe: its behaviour follows the API reference
 //! and has no real conformance target.
 
@@ -19,6 +21,8 @@ use super::{World, new_id, now_stamp};
 #[derive(Default)]
 pub struct Nova {
     pub(crate) servers: BTreeMap<String, Value>,
+    /// Compute services (`os-services`), as seeded (collection `os-services`).
+    pub(crate) services: Vec<Value>,
     /// When each REBOOT / BUILD ends.
     pub(crate) deadlines: HashMap<String, Instant>,
 }
@@ -61,6 +65,24 @@ pub(crate) fn seed(n: &mut Nova, mut sv: Value) {
     n.servers.insert(s(&sv["id"]).to_string(), sv);
 }
 
+/// Inserts a seeded compute service (`host`; `binary` nova-compute, enabled, up by default).
+pub(crate) fn seed_service(n: &mut Nova, mut svc: Value) {
+    for (k, v) in [
+        ("binary", json!("nova-compute")),
+        ("status", json!("enabled")),
+        ("state", json!("up")),
+        ("zone", json!("nova")),
+    ] {
+        if svc.get(k).is_none() {
+            svc[k] = v;
+        }
+    }
+    if svc.get("id").is_none() {
+        svc["id"] = json!(new_id());
+    }
+    n.services.push(svc);
+}
+
 fn not_found(id: &str) -> Response {
     nova_error(
         StatusCode::NOT_FOUND,
@@ -81,6 +103,20 @@ pub(crate) fn handle(w: &mut World, req: &Req) -> Response {
             list(w, req)
         }
         (Method::POST, ["servers"]) => create(w, req.body.as_ref().unwrap_or(&Value::Null)),
+        (Method::GET, ["os-services"]) => {
+            let items: Vec<&Value> = w
+                .nova
+                .services
+                .iter()
+                .filter(|sv| {
+                    req.query.iter().all(|(k, v)| match k.as_str() {
+                        "binary" | "host" => sv[k.as_str()] == v.as_str(),
+                        _ => true,
+                    })
+                })
+                .collect();
+            json_status(StatusCode::OK, json!({"services": items}))
+        }
         (Method::GET, ["servers", id]) => match w.nova.servers.get(*id) {
             Some(sv) => json_status(StatusCode::OK, json!({"server": sv})),
             None => not_found(id),
@@ -113,10 +149,16 @@ pub(crate) fn handle(w: &mut World, req: &Req) -> Response {
 }
 
 fn list(w: &World, req: &Req) -> Response {
+    let limit = req
+        .first("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .filter(|l| *l > 0);
+    let marker = req.first("marker");
     let items: Vec<Value> = w
         .nova
         .servers
         .values()
+        .filter(|sv| marker.is_none_or(|m| s(&sv["id"]) > m))
         .filter(|sv| {
             req.query.iter().all(|(k, v)| match k.as_str() {
                 "name" => s(&sv["name"]).contains(v.as_str()),
@@ -135,9 +177,22 @@ fn list(w: &World, req: &Req) -> Response {
                 _ => true,
             })
         })
+        .take(limit.unwrap_or(usize::MAX))
         .cloned()
         .collect();
-    json_status(StatusCode::OK, json!({"servers": items}))
+    let mut body = json!({"servers": items});
+    if let Some(limit) = limit
+        && let Some(last) = items.last().filter(|_| items.len() == limit)
+    {
+        let keep: String = req
+            .query
+            .iter()
+            .filter(|(q, _)| !["limit", "marker"].contains(&q.as_str()))
+            .map(|(q, v)| format!("{q}={v}&"))
+            .collect();
+        body["servers_links"] = json!([{"rel": "next", "href": format!("{}/compute/v2.1/servers/detail?{keep}limit={limit}&marker={}", w.base_url, s(&last["id"]))}]);
+    }
+    json_status(StatusCode::OK, body)
 }
 
 fn create(w: &mut World, body: &Value) -> Response {

@@ -11,6 +11,7 @@ mod ids;
 mod kuryr;
 mod kuryr_k8s;
 mod ovs;
+mod shared_project;
 
 use std::collections::BTreeMap;
 
@@ -20,7 +21,8 @@ pub use ids::Ids;
 pub use kuryr::{
     KuryrIds, ScenarioConfig, kuryr_cluster, kuryr_cluster_byo_router, kuryr_cluster_with_ids,
 };
-pub use ovs::{OvsConfig, OvsExpected, ovs_deployment};
+pub use ovs::{CANARY_TAG, DEPLOYMENT, OvsConfig, OvsExpected, ovs_deployment};
+pub use shared_project::{SharedProjectIds, shared_project};
 
 /// Objects to load into the lab.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -29,8 +31,9 @@ pub struct Scenario {
     pub k8s: Vec<Value>,
     /// OpenStack objects per collection: Neutron's URL collections (`networks`,
     /// `subnets`, `ports`, `trunks`, `routers`, `subnetpools`, `security-groups`,
-    /// `security-group-rules`, `floatingips`), Octavia's (`loadbalancers`,
-    /// `listeners`, `pools`, `members`) and Nova's `servers`.
+    /// `security-group-rules`, `floatingips`, `address-groups`), extra Neutron
+    /// `extensions` (`{"alias": …}`), Octavia's (`loadbalancers`, `listeners`,
+    /// `pools`, `members`), Nova's `servers` and compute services (`os-services`).
     pub openstack: BTreeMap<String, Vec<Value>>,
 }
 

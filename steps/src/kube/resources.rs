@@ -91,6 +91,8 @@ kinds! {
     KuryrNetworkPolicy = ("openstack.org", "v1", "KuryrNetworkPolicy", "kuryrnetworkpolicies", true);
     /// `customresourcedefinitions.apiextensions.k8s.io`.
     CustomResourceDefinition = ("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", false);
+    /// `openstackdeployments.lcm.mirantis.com` (MOSK; namespace `openstack`).
+    OpenStackDeployment = ("lcm.mirantis.com", "v1alpha1", "OpenStackDeployment", "openstackdeployments", true);
 }
 
 impl ResourceKind {
@@ -209,7 +211,7 @@ mod tests {
         assert_eq!(Kind::Node.api_resource().api_version, "v1");
         assert!(Kind::Pod.namespaced());
         assert!(!Kind::ConfigNetwork.namespaced());
-        assert_eq!(Kind::ALL.len(), 19);
+        assert_eq!(Kind::ALL.len(), 20);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! from the spec is in [`names`]. Nothing here performs I/O.
 
 pub mod cidr;
+pub mod cleanup;
 pub mod digest;
 pub mod finding;
 pub mod geneve;

@@ -103,6 +103,8 @@ struct Token {
     expires_at: DateTime<Utc>,
     project_id: String,
     catalog: Vec<CatalogEntry>,
+    /// Role names on the project, as Keystone listed them (see `roles.rs`).
+    roles: Vec<String>,
 }
 
 /// One service of the Keystone catalog.
@@ -188,6 +190,11 @@ impl OpenStack {
     /// Returns the project ID of the current token.
     pub async fn project_id(&self) -> Result<String, Error> {
         Ok(self.fresh_token(false).await?.project_id)
+    }
+
+    /// Returns the role names of the session's token on its project.
+    pub async fn roles(&self) -> Result<Vec<String>, Error> {
+        Ok(self.fresh_token(false).await?.roles)
     }
 
     /// Returns the endpoint URL of a service (from the catalog, interface and region of the config).
@@ -340,10 +347,16 @@ impl OpenStack {
             project: Option<IdOnly>,
             #[serde(default)]
             catalog: Vec<CatalogEntry>,
+            #[serde(default)]
+            roles: Vec<NameOnly>,
         }
         #[derive(Deserialize)]
         struct IdOnly {
             id: String,
+        }
+        #[derive(Deserialize)]
+        struct NameOnly {
+            name: String,
         }
         let parsed: Body = serde_json::from_slice(&body).map_err(|source| Error::Decode {
             method: "POST".into(),
@@ -368,6 +381,7 @@ impl OpenStack {
             expires_at: parsed.token.expires_at,
             project_id: project.id,
             catalog: parsed.token.catalog,
+            roles: parsed.token.roles.into_iter().map(|r| r.name).collect(),
         };
         *guard = Some(token.clone());
         Ok(token)
@@ -523,6 +537,17 @@ impl OpenStack {
         key: &str,
         query: &Query,
     ) -> Result<Vec<T>, Error> {
+        Ok(self.list_pages(service, path, key, query).await?.0)
+    }
+
+    /// Lists a collection as [`Self::list`] does, and returns how many pages (calls) it took.
+    pub async fn list_pages<T: DeserializeOwned>(
+        &self,
+        service: Service,
+        path: &str,
+        key: &str,
+        query: &Query,
+    ) -> Result<(Vec<T>, u64), Error> {
         let mut token = self.fresh_token(false).await?;
         let base = self.find_endpoint(&token, service)?;
         let mut url = format!("{base}{}{path}", service.version_path(&base));
@@ -531,7 +556,7 @@ impl OpenStack {
         let key = key.replace('-', "_");
         let key = key.as_str();
         let links_key = format!("{key}_links");
-        for _page in 0..100_000 {
+        for page in 1..=100_000u64 {
             let (_, bytes) = self
                 .send_url(Method::GET, &url, &query, None, &mut token)
                 .await?;
@@ -562,7 +587,7 @@ impl OpenStack {
                     url = rebase(&href, &base);
                     query = Query::new();
                 }
-                _ => return Ok(out),
+                _ => return Ok((out, page)),
             }
         }
         Err(Error::Unexpected {

@@ -9,8 +9,10 @@ mod client;
 mod config;
 mod error;
 pub mod neutron;
+pub mod neutron_read;
 pub mod nova;
 pub mod octavia;
+pub mod roles;
 
 pub use client::{CatalogEntry, Endpoint, OpenStack, Outcome, Query, Service};
 pub use config::{CloudConfig, Credentials, Secret, clouds_yaml_candidates};

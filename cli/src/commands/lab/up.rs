@@ -1,8 +1,9 @@
 //! `ovn-migrate lab up`: run a simulated Kuryr cluster and its cloud locally.
 //!
 //! Starts a [`lab::Lab`] (Kubernetes API, controllers, Keystone, Neutron,
-//! Octavia, Nova on loopback) seeded with a generated Kuryr scenario, writes
-//! its kubeconfig and clouds.yaml into `--dir`, prints their paths and the
+//! Octavia, Nova on loopback) seeded with a generated Kuryr scenario (or, with
+//! `--empty`, only the CRDs and system namespaces; with `--openstack none`, no
+//! simulated cloud), writes its kubeconfig and clouds.yaml into `--dir`, prints their paths and the
 //! `export` line that points the tool (or kubectl, or `openstack`) at them,
 //! then serves until Ctrl-C or SIGTERM and shuts the lab down. In JSON mode
 //! the one document (paths and URLs) is printed as soon as the lab is up.
@@ -38,6 +39,23 @@ pub struct UpArgs {
     /// Where to write the kubeconfig and clouds.yaml [default: the current directory].
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Start with no objects: every kind, the Kuryr and OpenShift CRDs and the
+    /// system namespaces only, to load a real cluster's export with `kubectl create -f`.
+    #[arg(long)]
+    pub empty: bool,
+    /// Which OpenStack to serve: `lab` (simulated Keystone, Neutron, Octavia,
+    /// Nova) or `none` (point the tool at a real or staging cloud yourself).
+    #[arg(long, value_enum, default_value_t = OpenStackSide::Lab)]
+    pub openstack: OpenStackSide,
+}
+
+/// The OpenStack side of `lab up`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OpenStackSide {
+    /// The simulated cloud.
+    Lab,
+    /// None: no clouds.yaml is written.
+    None,
 }
 
 /// The name of the lab's cloud in its clouds.yaml.
@@ -47,10 +65,11 @@ pub const LAB_CLOUD: &str = "lab";
 #[derive(Debug, Serialize)]
 pub struct LabUp {
     pub kubeconfig: PathBuf,
-    pub clouds_yaml: PathBuf,
-    pub os_cloud: &'static str,
+    /// `None` with `--openstack none`.
+    pub clouds_yaml: Option<PathBuf>,
+    pub os_cloud: Option<&'static str>,
     pub kube_url: String,
-    pub keystone_url: String,
+    pub keystone_url: Option<String>,
     /// The shell line that points the tools at this lab.
     pub export: String,
 }
@@ -58,13 +77,17 @@ pub struct LabUp {
 impl LabUp {
     /// Returns the text for people.
     pub fn human(&self) -> String {
+        let cloud = match (&self.keystone_url, &self.clouds_yaml) {
+            (Some(k), Some(c)) => format!(
+                "\n  Keystone:       {k}\n  clouds.yaml:    {} (clouds {LAB_CLOUD} and {LAB_CLOUD}-reader)",
+                c.display()
+            ),
+            _ => "\n  OpenStack:      none (point OS_CLOUD at a real or staging cloud)".to_string(),
+        };
         format!(
-            "lab is up\n  Kubernetes API: {}\n  Keystone:       {}\n  kubeconfig:     {}\n  \
-             clouds.yaml:    {}\n\nTo use it from another shell:\n\n  {}\n\nServing until Ctrl-C.",
+            "lab is up\n  Kubernetes API: {}\n  kubeconfig:     {}{cloud}\n\nTo use it from another shell:\n\n  {}\n\nServing until Ctrl-C.",
             self.kube_url,
-            self.keystone_url,
             self.kubeconfig.display(),
-            self.clouds_yaml.display(),
             self.export
         )
     }
@@ -94,6 +117,8 @@ pub fn run(args: UpArgs, ctx: &Context) -> Result<i32> {
         namespaces: args.namespaces,
         pods_per_namespace: args.pods_per_namespace,
         workers: args.workers,
+        empty: args.empty,
+        openstack: args.openstack == OpenStackSide::Lab,
         ..lab::LabConfig::default()
     };
     ctx.block_on(serve(cfg, dir, ctx))?
@@ -110,7 +135,10 @@ async fn serve(cfg: lab::LabConfig, dir: PathBuf, ctx: &Context) -> Result<i32> 
     })?;
     let written = (|| {
         let kubeconfig = lab.write_kubeconfig(&dir)?;
-        let clouds_yaml = lab.write_clouds_yaml(&dir)?;
+        let clouds_yaml = match lab.try_cloud() {
+            Some(_) => Some(lab.write_clouds_yaml(&dir)?),
+            None => None,
+        };
         std::io::Result::Ok((kubeconfig, clouds_yaml))
     })();
     let (kubeconfig, clouds_yaml) = match written {
@@ -124,17 +152,20 @@ async fn serve(cfg: lab::LabConfig, dir: PathBuf, ctx: &Context) -> Result<i32> 
             .with_hint("choose a writable directory with --dir"));
         }
     };
-    let export = format!(
-        "export KUBECONFIG={} OS_CLIENT_CONFIG_FILE={} OS_CLOUD={LAB_CLOUD}",
-        sh_quote(&kubeconfig),
-        sh_quote(&clouds_yaml)
-    );
+    let export = match &clouds_yaml {
+        Some(c) => format!(
+            "export KUBECONFIG={} OS_CLIENT_CONFIG_FILE={} OS_CLOUD={LAB_CLOUD}",
+            sh_quote(&kubeconfig),
+            sh_quote(c)
+        ),
+        None => format!("export KUBECONFIG={}", sh_quote(&kubeconfig)),
+    };
     let up = LabUp {
+        os_cloud: clouds_yaml.as_ref().map(|_| LAB_CLOUD),
         kubeconfig,
         clouds_yaml,
-        os_cloud: LAB_CLOUD,
         kube_url: lab.kube_url(),
-        keystone_url: lab.cloud().auth_url(),
+        keystone_url: lab.try_cloud().map(|c| c.auth_url()),
         export,
     };
     ctx.output.print(&up, || up.human())?;
@@ -185,5 +216,11 @@ mod tests {
         assert_eq!(t.up.namespaces, lab::LabConfig::default().namespaces);
         assert_eq!(t.up.seed, lab::LabConfig::default().seed);
         assert!(t.up.dir.is_none());
+        assert!(!t.up.empty);
+        assert_eq!(t.up.openstack, OpenStackSide::Lab);
+        let t = T::try_parse_from(["t", "--empty", "--openstack", "none"]).unwrap();
+        assert!(t.up.empty);
+        assert_eq!(t.up.openstack, OpenStackSide::None);
+        assert!(T::try_parse_from(["t", "--openstack", "aws"]).is_err());
     }
 }

@@ -123,6 +123,7 @@ impl Session {
         let id = cluster_id(&infra).map_err(|e| MigrateError::Cluster(e.to_string()))?;
         let openstack = OpenStack::with_timeout(cloud, timeout)?;
         openstack.authenticate().await?;
+        crate::openstack::roles::require_writer(&openstack).await?;
         let cfg = openstack.config();
         let project = cfg
             .project_name

@@ -1,0 +1,20 @@
+//! The OpenStack OVS → OVN readiness workflow (`spec/ovs-to-ovn.md`): the
+//! assessment's groundwork, independent of the step engine.
+//!
+//! [`collect`] reads an [`Inventory`] (Neutron and Nova, paginated,
+//! concurrent, only the fields needed) and the OpenStackDeployment;
+//! [`Settings`] resolves the deployment's values and the flags; every check
+//! in [`checks`] is a pure function of the two; [`report`] renders the
+//! reference's YAML and the table. Nothing here writes to the cloud.
+
+pub mod checks;
+pub mod collect;
+pub mod inventory;
+pub mod mtu;
+pub mod report;
+pub mod settings;
+
+pub use checks::{ALL as CHECKS, Check, CheckResult, Severity, run_all};
+pub use collect::{CollectOptions, CollectStats, collect, read_deployment};
+pub use inventory::Inventory;
+pub use settings::{Flags, Settings};
