@@ -22,6 +22,7 @@ pub mod event;
 pub mod format;
 mod keys;
 pub mod lock;
+mod open;
 mod reader;
 pub mod salvage;
 mod secret;
