@@ -38,6 +38,23 @@ fn make_journal(dir: &Path, run_id: &str, extra: u64) -> Journal {
     j
 }
 
+/// Opens the journal's sled database directly once the dropped journal's
+/// sled has let go of its file lock (its I/O threads release it shortly after
+/// the last handle is dropped).
+fn open_sled_when_released(dir: &Path) -> sled::Db {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match sled::open(dir) {
+            Ok(db) => return db,
+            Err(e) if std::time::Instant::now() < deadline => {
+                let _ = e;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("sled still holds {}: {e}", dir.display()),
+        }
+    }
+}
+
 fn ovn(args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
@@ -111,7 +128,7 @@ fn verify_of_a_broken_chain_exits_journal_corrupt() {
     let tmp = tempfile::tempdir().unwrap();
     drop(make_journal(tmp.path(), "r", 4));
     {
-        let db = sled::open(tmp.path()).unwrap();
+        let db = open_sled_when_released(tmp.path());
         let tree = db.open_tree("journal").unwrap();
         let mut key = vec![b'e'];
         key.extend_from_slice(&3u64.to_be_bytes());

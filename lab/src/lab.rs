@@ -190,7 +190,7 @@ impl Lab {
     }
 
     /// Writes `dir/ovn-migrate-lab.kubeconfig` (mode 0600): cluster, user
-    /// (token `lab`) and context all named `lab`. Returns its path.
+    /// (token `lab-kube-bearer-token`) and context all named `lab`. Returns its path.
     pub fn write_kubeconfig(&self, dir: &Path) -> io::Result<PathBuf> {
         k8s::kubeconfig::write(&self.kube_url(), dir)
     }

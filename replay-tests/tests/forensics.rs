@@ -129,7 +129,12 @@ fn no_export_holds_a_credential_in_any_byte_or_stored_record() {
         for f in files(&out) {
             let bytes = std::fs::read(&f).unwrap();
             for s in &secrets {
-                assert!(!leaks(&bytes, s), "{} holds a credential", f.display());
+                assert!(
+                    !leaks(&bytes, s),
+                    "{} holds the credential {s:?}: {}",
+                    f.display(),
+                    String::from_utf8_lossy(&bytes)
+                );
             }
             // The stored records travel in base64: decode each and look again.
             if f.extension().is_some_and(|e| e == "jsonl") {
@@ -226,7 +231,9 @@ fn journal_show_snapshot() {
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     let op = &v["timeline"]["entries"][0]["operations"][0];
     assert_eq!(op["state"], "done");
-    assert_eq!(op["attempts"][0]["http_status"], 200);
+    // The kube client does not report the status of a patch, and only statuses
+    // actually seen are journaled.
+    assert!(op["attempts"][0]["http_status"].is_null(), "{v}");
     assert_eq!(v["chain"], "sealed");
 }
 
@@ -237,7 +244,13 @@ fn m7_lines(file: &Path) -> Vec<Value> {
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|v| v.to_string().contains("/M7/switch/"))
+        .filter(|v| {
+            // The M7 switch's intent and outcome (its observation is journaled
+            // beside them and is exported too, but is not what these snapshot).
+            let line = v.to_string();
+            line.contains("/M7/switch/")
+                && (line.contains("OperationIntended") || line.contains("OperationSucceeded"))
+        })
         .collect()
 }
 

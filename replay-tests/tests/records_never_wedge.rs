@@ -154,7 +154,9 @@ fn a_204_character_node_name_is_a_precheck_finding_before_anything_changes() {
         "labels": node["metadata"]["labels"].clone(),
         "annotations": node["metadata"]["annotations"].clone(),
     });
-    store.create("nodes", "", node).unwrap();
+    // `seed` keeps the status a real cluster's kubelet would have set (a
+    // create through the API drops it, as kube-apiserver does).
+    store.seed(vec![node]).unwrap();
     for args in [
         vec!["kuryr", "plan", "--no-progress"],
         vec!["kuryr", "run", "--yes", "--no-progress"],

@@ -1,7 +1,7 @@
 //! Writes a kubeconfig for the lab's API server.
 //!
 //! The file is JSON (a subset of YAML, which kubectl and kube-rs both read):
-//! cluster `lab` at the server's URL, user `lab` with bearer token `lab`,
+//! cluster `lab` at the server's URL, user `lab` with bearer token `lab-kube-bearer-token` (distinctive, so a test can search output for it),
 //! context `lab`, current-context `lab`, mode 0600.
 
 use std::path::{Path, PathBuf};
@@ -17,7 +17,7 @@ pub fn document(server: &str) -> Value {
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [{"name": "lab", "cluster": {"server": server}}],
-        "users": [{"name": "lab", "user": {"token": "lab"}}],
+        "users": [{"name": "lab", "user": {"token": "lab-kube-bearer-token"}}],
         "contexts": [{"name": "lab", "context": {"cluster": "lab", "user": "lab"}}],
         "current-context": "lab",
         "preferences": {},

@@ -16,7 +16,7 @@ pub fn journal_dir(ctx: &Context, path: Option<&Path>, run: Option<&str>) -> Res
             "give either a journal directory or --run, not both",
         )),
         (Some(p), None) => Ok(std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())),
-        (None, Some(run)) => find_run(&ctx.state_dir(), run),
+        (None, Some(run)) => find_run(&ctx.state_dir()?, run),
         (None, None) => Err(CliError::usage(
             "name the journal to read: a journal directory (or exported bundle), or --run RUN",
         )
