@@ -21,5 +21,6 @@ pub mod global;
 pub mod logging;
 pub mod output;
 pub mod run_progress;
+pub mod run_status;
 pub mod signals;
 pub mod state;

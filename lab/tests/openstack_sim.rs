@@ -25,7 +25,7 @@ fn start(cfg: CloudConfig, faults: Faults) -> (Cloud, tokio::sync::broadcast::Re
 }
 
 #[test]
-fn scenarios_are_deterministic_and_fast() {
+fn scenarios_are_deterministic_and_large() {
     let cfg = ScenarioConfig::default();
     assert_eq!(kuryr_cluster(&cfg), kuryr_cluster(&cfg));
     assert_ne!(
@@ -54,8 +54,8 @@ fn scenarios_are_deterministic_and_fast() {
         5000
     );
     assert_eq!(s.k8s_of_kind("KuryrPort").count(), 5000);
+    // Printed, not asserted: no timing asserts in tests (a loaded machine is slower).
     eprintln!("200 namespaces, 5,000 pods generated in {took:?}");
-    assert!(took < Duration::from_secs(1), "5,000 pods took {took:?}");
 }
 
 #[tokio::test]

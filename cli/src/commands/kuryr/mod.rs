@@ -3,12 +3,11 @@
 //! `plan` discovers and journals a plan without changing anything; `run`
 //! executes the current plan (making one first if needed) after confirmation,
 //! or carries on an interrupted run; `resume` carries on an interrupted run;
-//! `status` reports where the current run is. They are thin: connecting is
+//! `status` reports where the current run is ([`crate::run_status`]). They are thin: connecting is
 //! [`connect`], the workflow's presentation [`workflow`], its errors
 //! [`errors`], and planning, running and resuming the generic
 //! [`crate::driver`].
 
-pub mod common;
 pub mod connect;
 pub mod errors;
 pub mod options;

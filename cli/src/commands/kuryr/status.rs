@@ -1,20 +1,15 @@
-//! `ovn-migrate kuryr status`: where the current run is, from the journal
-//! alone (no cluster access): phase, counts, in-doubt operations, lock holder.
-//! While a run holds the journal, its status file (written by the running
-//! process after every operation) is shown instead.
+//! `ovn-migrate kuryr status`: where the current migration run is, from the
+//! journal alone (no cluster access); the shared [`crate::run_status`] does
+//! the reading.
 
 use std::path::PathBuf;
 
 use clap::Args;
-use journal::{Event, Journal};
-use serde_json::json;
 use steps::kuryr::migrate::WORKFLOW;
 
-use super::common::{StatusFile, beside};
 use crate::context::Context;
-use crate::error::{CliError, Result};
-use crate::exit::ExitCode;
-use crate::state;
+use crate::error::Result;
+use crate::run_status::{StatusOf, show};
 
 /// Show where the current migration run is (from the journal; no cluster access).
 #[derive(Debug, Args)]
@@ -29,120 +24,9 @@ pub struct StatusArgs {
 
 /// Runs `kuryr status`.
 pub fn run(args: StatusArgs, ctx: &Context) -> Result<i32> {
-    let dir = match &args.journal {
-        Some(d) => d.clone(),
-        None => current_journal(ctx, args.cluster.as_deref())?,
+    let of = StatusOf {
+        workflow: WORKFLOW,
+        start_hint: "start one with `ovn-migrate kuryr plan` or `run`",
     };
-    if let Some(holder) = journal::lock::holder(&dir).filter(|h| h.alive_here()) {
-        let file: Option<StatusFile> = std::fs::read(beside(&dir, "status.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok());
-        let doc = json!({"journal": dir, "running": true, "holder": holder.to_string(), "progress": file});
-        ctx.output.print(&doc, || {
-            let mut t = format!("running: {holder}\n  journal: {}", dir.display());
-            if let Some(f) = &file {
-                t.push_str(&format!(
-                    "\n  {} done, {} already done, {} failed of {}; now: {} {}\n  updated {}",
-                    f.done,
-                    f.skipped,
-                    f.failed,
-                    f.total,
-                    f.current.as_deref().unwrap_or("-"),
-                    f.condition.as_deref().unwrap_or(""),
-                    f.updated
-                ));
-            }
-            t
-        })?;
-        return Ok(ExitCode::OK);
-    }
-    let j = Journal::open_read(&dir)?;
-    let (mut intents, mut done, mut skipped, mut failed, mut planned) = (0, 0, 0, 0, 0u32);
-    let (mut first, mut last, mut step, mut paused) = (0i64, 0i64, String::new(), None::<String>);
-    for r in j.iter(1) {
-        let r = r?;
-        let (at, ev) = (r.at_ms, r.event);
-        if first == 0 {
-            first = at;
-        }
-        last = last.max(at);
-        match ev {
-            Event::PlanRecorded { count, .. } => planned = count,
-            Event::OperationIntended { step: s, .. } => {
-                intents += 1;
-                step = s;
-                paused = None;
-            }
-            Event::OperationSucceeded { .. } => done += 1,
-            Event::OperationSkipped { .. } => skipped += 1,
-            Event::OperationFailed { .. } => failed += 1,
-            Event::WaitStarted { step: s, .. } => step = s,
-            Event::RunPaused { reason } => paused = Some(reason.describe()),
-            Event::RunResumed { .. } => paused = None,
-            _ => {}
-        }
-    }
-    let in_doubt: Vec<String> = j.in_doubt()?.into_iter().map(|(op, _)| op.0).collect();
-    let phase = if j.sealed().is_some() {
-        "completed"
-    } else if paused.is_some() {
-        "paused"
-    } else if intents == 0 && done == 0 && skipped == 0 {
-        "planned"
-    } else {
-        "interrupted"
-    };
-    let finished = (done + skipped) as u32;
-    let doc = json!({
-        "journal": dir, "run_id": j.run_id(), "cluster_id": j.target().cluster_id, "phase": phase,
-        "step": step, "planned": planned, "finished": finished, "failed_attempts": failed,
-        "remaining": planned.saturating_sub(finished), "in_doubt": in_doubt, "paused_reason": paused,
-        "elapsed_s": (last - first) / 1000, "records": j.head().0,
-    });
-    ctx.output.print(&doc, || {
-        let mut t = format!(
-            "run {} of cluster {}: {phase} (last step {step})\n  {finished}/{planned} operations finished, {failed} failed attempts, {} in doubt\n  elapsed {} s, {} records\n  journal: {}",
-            j.run_id(),
-            j.target().cluster_id,
-            in_doubt.len(),
-            (last - first) / 1000,
-            j.head().0,
-            dir.display()
-        );
-        if let Some(p) = &paused {
-            t.push_str(&format!("\n  paused: {p}"));
-        }
-        t
-    })?;
-    Ok(ExitCode::OK)
-}
-
-fn current_journal(ctx: &Context, cluster: Option<&str>) -> Result<PathBuf> {
-    let state_dir = ctx.state_dir()?;
-    let clusters: Vec<String> = std::fs::read_dir(&state_dir)
-        .map(|rd| {
-            rd.flatten()
-                .filter(|e| e.path().join(state::CURRENT_FILE).is_file())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    let id = match cluster {
-        Some(c) => c.to_string(),
-        None if clusters.len() == 1 => clusters[0].clone(),
-        None => {
-            return Err(CliError::usage(format!(
-                "{} clusters in {}: name one",
-                clusters.len(),
-                state_dir.display()
-            ))
-            .with_hint(format!("--cluster one of: {}", clusters.join(", "))));
-        }
-    };
-    let cdir = state::cluster_dir(&state_dir, &id);
-    let run = state::current_run(&cdir, WORKFLOW).ok_or_else(|| {
-        CliError::usage(format!("cluster {id} has no migration run"))
-            .with_hint("start one with `ovn-migrate kuryr plan` or `run`")
-    })?;
-    Ok(state::journal_dir(&cdir, &run))
+    show(ctx, &of, args.journal.as_deref(), args.cluster.as_deref())
 }
