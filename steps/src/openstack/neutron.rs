@@ -189,8 +189,10 @@ pub struct SubnetIpAvailability {
     pub subnet_name: String,
     pub cidr: String,
     pub ip_version: u8,
-    pub total_ips: u64,
-    pub used_ips: u64,
+    #[serde(deserialize_with = "address_count")]
+    pub total_ips: u128,
+    #[serde(deserialize_with = "address_count")]
+    pub used_ips: u128,
 }
 
 /// IP availability of a network.
@@ -199,8 +201,10 @@ pub struct SubnetIpAvailability {
 pub struct NetworkIpAvailability {
     pub network_id: String,
     pub network_name: String,
-    pub total_ips: u64,
-    pub used_ips: u64,
+    #[serde(deserialize_with = "address_count")]
+    pub total_ips: u128,
+    #[serde(deserialize_with = "address_count")]
+    pub used_ips: u128,
     pub subnet_ip_availability: Vec<SubnetIpAvailability>,
 }
 
@@ -210,6 +214,21 @@ pub struct NetworkIpAvailability {
 pub struct Extension {
     pub alias: String,
     pub name: String,
+}
+
+/// Reads an address count: real Neutron answers an IPv6 /64's 2^64 as a
+/// float (`1.8446744073709552e+19`), which a `u64` refuses.
+pub(crate) fn address_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
+    let v = serde_json::Number::deserialize(d)?;
+    if let Some(n) = v.as_u64() {
+        return Ok(u128::from(n));
+    }
+    match v.as_f64() {
+        Some(f) if f >= 0.0 && f.is_finite() => Ok(f as u128),
+        _ => Err(serde::de::Error::custom(format!(
+            "expected an address count, got {v}"
+        ))),
+    }
 }
 
 /// Reads an optional number given as a number or a string.
@@ -496,5 +515,24 @@ impl OpenStack {
     ) -> Result<Outcome<Value>, Error> {
         self.write_one(N, Method::PUT, &format!("/{resource}/{id}"), one, fields)
             .await
+    }
+}
+
+#[cfg(test)]
+mod address_count_tests {
+    use super::NetworkIpAvailability;
+
+    #[test]
+    fn an_ipv6_64_counted_as_a_float_is_read() {
+        let v: NetworkIpAvailability = serde_json::from_str(
+            r#"{"network_id":"n","total_ips":1.8446744073709552e+19,"used_ips":3,
+                "subnet_ip_availability":[{"subnet_id":"s","ip_version":6,
+                "total_ips":1.8446744073709552e+19,"used_ips":3}]}"#,
+        )
+        .unwrap();
+        assert_eq!(v.total_ips, 1u128 << 64);
+        assert_eq!(v.subnet_ip_availability[0].total_ips, 1u128 << 64);
+        assert_eq!(v.used_ips, 3);
+        assert!(serde_json::from_str::<NetworkIpAvailability>(r#"{"total_ips":-1}"#).is_err());
     }
 }

@@ -131,9 +131,9 @@ pub struct FloatingIp {
 pub struct SubnetAvailability {
     pub subnet_id: String,
     pub ip_version: u8,
-    #[serde(deserialize_with = "count")]
+    #[serde(deserialize_with = "crate::openstack::neutron::address_count")]
     pub total_ips: u128,
-    #[serde(deserialize_with = "count")]
+    #[serde(deserialize_with = "crate::openstack::neutron::address_count")]
     pub used_ips: u128,
 }
 
@@ -142,27 +142,11 @@ pub struct SubnetAvailability {
 #[serde(default)]
 pub struct NetworkAvailability {
     pub network_id: String,
-    #[serde(deserialize_with = "count")]
+    #[serde(deserialize_with = "crate::openstack::neutron::address_count")]
     pub total_ips: u128,
-    #[serde(deserialize_with = "count")]
+    #[serde(deserialize_with = "crate::openstack::neutron::address_count")]
     pub used_ips: u128,
     pub subnet_ip_availability: Vec<SubnetAvailability>,
-}
-
-/// Reads an address count: real Neutron answers an IPv6 /64's 2^64 as a
-/// float (`1.8446744073709552e+19`), which a `u64` refuses.
-fn count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
-    use serde::de::Error;
-    let v = serde_json::Number::deserialize(d)?;
-    if let Some(n) = v.as_u64() {
-        return Ok(u128::from(n));
-    }
-    match v.as_f64() {
-        Some(f) if f >= 0.0 && f.is_finite() => Ok(f as u128),
-        _ => Err(D::Error::custom(format!(
-            "expected an address count, got {v}"
-        ))),
-    }
 }
 
 /// A Neutron API extension.
