@@ -9,7 +9,8 @@
 //! [`verdict`] classifies what each operation's call or re-observation
 //! answered, and [`edge`] sends one operation's call and re-reads it;
 //! [`restore`] plans recreating what a cleanup deleted ([`body`] builds
-//! its create calls) and [`share`] measures how much of it came back. Only
+//! its create calls) and [`share`] measures how much of it came back;
+//! [`record`] reads a cleanup run back from its journal. Only
 //! [`collect`] and [`edge`] perform I/O.
 
 pub mod body;
@@ -18,6 +19,7 @@ pub mod edge;
 #[cfg(test)]
 pub(crate) mod fixture;
 pub mod graph;
+pub mod record;
 pub mod restore;
 pub mod select;
 pub mod share;
