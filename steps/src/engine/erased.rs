@@ -30,6 +30,8 @@ pub trait ErasedStep<Cx>: Send + Sync {
     fn spec(&self) -> &OperationSpec;
     /// Returns the concurrency group.
     fn group(&self) -> Option<String>;
+    /// Returns the ids of the operations of its group that must be done first.
+    fn after(&self) -> Vec<String>;
     /// Returns the time gate.
     fn gate(&self) -> Option<Gate>;
     /// Returns the operations planned from this step's journaled outcome.
@@ -117,6 +119,9 @@ macro_rules! common {
         }
         fn group(&self) -> Option<String> {
             self.0.step.group()
+        }
+        fn after(&self) -> Vec<String> {
+            self.0.step.after()
         }
         fn gate(&self) -> Option<Gate> {
             self.0.step.gate()

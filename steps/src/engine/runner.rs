@@ -18,7 +18,10 @@
 //! Consecutive steps of one group run as batches of at most
 //! [`Timing::concurrency`]: every step of a batch observes and decides, the
 //! batch's intents are made durable with one group commit, then the effects
-//! run together (one operation's life is in `operation.rs`). Before any
+//! run together (one operation's life is in `operation.rs`). A group whose
+//! steps name dependencies ([`ErasedStep::after`]) runs as a graph instead:
+//! each step starts as soon as its dependencies are done and a slot of the
+//! sliding window is free ([`run_graph`]). Before any
 //! intent the [`Fence`] must still hold (the cluster lease), else the run
 //! stops. Compensations, time gates and expansions are in `spans.rs`.
 //!
@@ -241,6 +244,15 @@ pub async fn run<Cx: Send + Sync>(
         let width = env.timing.concurrency.max(1);
         let mut stop = None;
         let mut start = i;
+        if ops.steps[i..j].iter().any(|s| !s.after().is_empty()) {
+            let (c, left, s) = run_graph(&ops.steps, i, j, cx, env, width).await;
+            counts.done += c.done;
+            counts.skipped += c.skipped;
+            counts.reobserved += c.reobserved;
+            counts.remaining += left;
+            stop = s;
+            start = j;
+        }
         while start < j && stop.is_none() {
             let end = (start + width).min(j);
             let batch = &ops.steps[start..end];
@@ -282,6 +294,109 @@ pub async fn run<Cx: Send + Sync>(
         outcome: RunOutcome::Completed,
         counts,
     })
+}
+
+/// Runs steps `i..j` (one group) as a dependency graph: a step starts once
+/// every step of the group it names in [`ErasedStep::after`] is done, with at
+/// most `width` in flight, each started as soon as a slot and its
+/// dependencies allow (a sliding window, not fixed batches; concurrent
+/// intents still share the recorder's group commits). A dependency outside
+/// the group was done before the group started. After a stop nothing new
+/// starts and the steps in flight finish. Returns what ended, how many steps
+/// did not (failed or never started), and the first stop.
+async fn run_graph<Cx: Send + Sync>(
+    steps: &[Box<dyn ErasedStep<Cx>>],
+    i: usize,
+    j: usize,
+    cx: &Cx,
+    env: Env<'_>,
+    width: usize,
+) -> (Counts, usize, Option<Stop>) {
+    use futures::StreamExt;
+    use futures::stream::FuturesUnordered;
+    use std::collections::{BTreeMap, VecDeque};
+
+    let total = steps.len();
+    let index: BTreeMap<&str, usize> = (i..j).map(|k| (steps[k].spec().op.0.as_str(), k)).collect();
+    let mut waiting: Vec<usize> = vec![0; j - i];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); j - i];
+    for k in i..j {
+        let mut deps: Vec<usize> = steps[k]
+            .after()
+            .iter()
+            .filter_map(|a| index.get(a.as_str()).copied())
+            .filter(|&d| d != k)
+            .collect();
+        deps.sort_unstable();
+        deps.dedup();
+        waiting[k - i] = deps.len();
+        for d in deps {
+            dependents[d - i].push(k);
+        }
+    }
+    let mut ready: VecDeque<usize> = (i..j).filter(|&k| waiting[k - i] == 0).collect();
+    let mut counts = Counts::default();
+    let mut ended = 0;
+    let mut stop: Option<Stop> = None;
+    let mut in_flight = FuturesUnordered::new();
+    loop {
+        while stop.is_none() && in_flight.len() < width {
+            if env.cancel.is_cancelled() {
+                stop = Some(Stop::Paused("interrupted".into()));
+                break;
+            }
+            let Some(k) = ready.pop_front() else { break };
+            in_flight.push(async move {
+                let r = run_batch(steps, &steps[k..k + 1], cx, env, k, total).await;
+                (k, r.into_iter().next())
+            });
+        }
+        let Some((k, r)) = in_flight.next().await else {
+            break;
+        };
+        match r {
+            Some(Ok(end)) => {
+                ended += 1;
+                match end {
+                    End::Done => counts.done += 1,
+                    End::Skipped => counts.skipped += 1,
+                    End::Reobserved => {
+                        counts.reobserved += 1;
+                        counts.done += 1;
+                    }
+                }
+                for &d in &dependents[k - i] {
+                    waiting[d - i] -= 1;
+                    if waiting[d - i] == 0 {
+                        ready.push_back(d);
+                    }
+                }
+            }
+            Some(Err(s)) => stop = stop.or(Some(s)),
+            None => {
+                stop = stop.or(Some(Stop::Failed {
+                    op: steps[k].spec().op.0.clone(),
+                    error: "the engine ran it and got no result back; this is a bug".into(),
+                }))
+            }
+        }
+    }
+    let left = (j - i) - ended;
+    if stop.is_none() && left > 0 {
+        let stuck: Vec<&str> = (i..j)
+            .filter(|&k| waiting[k - i] > 0)
+            .take(5)
+            .map(|k| steps[k].spec().op.0.as_str())
+            .collect();
+        stop = Some(Stop::Failed {
+            op: stuck.first().copied().unwrap_or_default().to_string(),
+            error: format!(
+                "{left} operations wait on each other (a cycle in the plan's dependencies, e.g. {}); this is a bug in the plan",
+                stuck.join(", ")
+            ),
+        });
+    }
+    (counts, left, stop)
 }
 
 /// Journals how the run stopped and returns the summary (journal failures are errors).

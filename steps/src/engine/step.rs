@@ -123,6 +123,13 @@ pub trait Step: Send + Sync + 'static {
         None
     }
 
+    /// Returns the ids of operations of its group that must be done before
+    /// it starts: a group whose steps name any runs as a dependency graph in
+    /// a sliding window of `Timing::concurrency`, not in fixed batches.
+    fn after(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Returns the time gate this step waits behind, if any.
     fn gate(&self) -> Option<Gate> {
         None
