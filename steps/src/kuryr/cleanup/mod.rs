@@ -10,8 +10,9 @@
 //! answered, and [`edge`] sends one operation's call and re-reads it;
 //! [`restore`] plans recreating what a cleanup deleted ([`body`] builds
 //! its create calls) and [`share`] measures how much of it came back;
-//! [`record`] reads a cleanup run back from its journal. Only
-//! [`collect`] and [`edge`] perform I/O.
+//! [`record`] reads a cleanup run back from its journal, and [`run`] is the
+//! cleanup as a journaled, resumable workflow on the engine. Only
+//! [`collect`], [`edge`] and [`run`] perform I/O.
 
 pub mod body;
 pub mod collect;
@@ -21,6 +22,7 @@ pub(crate) mod fixture;
 pub mod graph;
 pub mod record;
 pub mod restore;
+pub mod run;
 pub mod select;
 pub mod share;
 pub mod snapshot;

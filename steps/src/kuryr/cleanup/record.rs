@@ -174,10 +174,10 @@ pub fn read_cleanup(journal: &Journal) -> Result<CleanupRecord, String> {
                 }
                 run_id = Some(id);
             }
-            Event::SnapshotRecorded { label, blobs: b } if label == SNAPSHOT_LABEL => {
-                if blobs.is_none() {
-                    blobs = Some(b);
-                }
+            Event::SnapshotRecorded { label, blobs: b }
+                if label == SNAPSHOT_LABEL && blobs.is_none() =>
+            {
+                blobs = Some(b);
             }
             Event::OperationIntended { op, .. } => {
                 intended.insert(op.0);
@@ -356,7 +356,7 @@ mod tests {
         .unwrap();
     }
 
-    fn node_of<'g>(g: &'g Graph, f: impl Fn(&Op) -> bool) -> &'g str {
+    fn node_of(g: &Graph, f: impl Fn(&Op) -> bool) -> &str {
         &g.nodes.iter().find(|n| f(&n.op)).expect("a node").id
     }
 

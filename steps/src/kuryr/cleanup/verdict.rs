@@ -133,8 +133,9 @@ pub enum Seen {
     NeedsOperator(String),
 }
 
-/// A re-observation, read by the driver for one operation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A re-observation, read by the driver for one operation (journaled as the
+/// operation's observation).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Observed {
     /// The object (trunk, port, network, LB, router, CR…) answered 404.
     Gone,
