@@ -22,6 +22,7 @@ pub(crate) mod fixture;
 pub mod graph;
 pub mod record;
 pub mod restore;
+pub mod restore_run;
 pub mod run;
 pub mod select;
 pub mod share;
