@@ -11,6 +11,7 @@ pub mod checks;
 pub mod collect;
 pub mod inventory;
 pub mod mtu;
+pub mod prepare;
 pub mod report;
 pub mod settings;
 
