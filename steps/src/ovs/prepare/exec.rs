@@ -74,12 +74,14 @@ pub mod fake {
     use super::*;
 
     type Answer = dyn Fn(&str, &[String]) -> Result<ExecOut, StepError> + Send + Sync;
+    /// Every call: (pod, argv).
+    type Calls = Arc<Mutex<Vec<(String, Vec<String>)>>>;
 
     /// A fake exec whose answers come from `answer`.
     #[derive(Clone)]
     pub struct FakeExec {
         pub answer: Arc<Answer>,
-        pub calls: Arc<Mutex<Vec<(String, Vec<String>)>>>,
+        pub calls: Calls,
     }
 
     impl FakeExec {

@@ -249,7 +249,8 @@ pub(crate) mod tests {
 
     #[test]
     fn every_rule_of_the_table_is_a_problem() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut Cluster)>)> = vec![
+        type Damage = Box<dyn Fn(&mut Cluster)>;
+        let cases: Vec<(&str, Damage)> = vec![
             ("not Ready", Box::new(|c| c.members[1].ready = false)),
             (
                 "wsrep_ready=OFF",
