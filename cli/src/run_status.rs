@@ -24,7 +24,12 @@ pub struct StatusOf<'a> {
     pub workflow: &'a str,
     /// How to start a run of it, for the hint when there is none.
     pub start_hint: &'a str,
+    /// A workflow's own line, read from the journal: its JSON key and (JSON, text).
+    pub extra: Option<(&'a str, Extra<'a>)>,
 }
+
+/// A workflow's own reading of its journal, as (JSON, one line of text).
+pub type Extra<'a> = &'a (dyn Fn(&Journal) -> (serde_json::Value, String) + 'a);
 
 /// Shows the status of `journal`, or of `cluster`'s current run of the
 /// workflow (the only cluster in the state directory when none is named).
@@ -98,11 +103,16 @@ pub fn show(
         "interrupted"
     };
     let finished = (done + skipped) as u32;
-    let doc = json!({
+    let mut doc = json!({
         "journal": dir, "run_id": j.run_id(), "cluster_id": j.target().cluster_id, "phase": phase,
         "step": step, "planned": planned, "finished": finished, "failed_attempts": failed,
         "remaining": planned.saturating_sub(finished), "in_doubt": in_doubt, "paused_reason": paused,
         "elapsed_s": (last - first) / 1000, "records": j.head().0,
+    });
+    let extra = of.extra.map(|(key, read)| {
+        let (v, line) = read(&j);
+        doc[key] = v;
+        line
     });
     ctx.output.print(&doc, || {
         let mut t = format!(
@@ -116,6 +126,9 @@ pub fn show(
         );
         if let Some(p) = &paused {
             t.push_str(&format!("\n  paused: {p}"));
+        }
+        if let Some(line) = &extra {
+            t.push_str(&format!("\n  {line}"));
         }
         t
     })?;

@@ -19,6 +19,8 @@ pub(crate) struct Req {
     pub query: Vec<(String, String)>,
     pub body: Option<Value>,
     pub token: Option<String>,
+    /// The compute microversion asked for (`OpenStack-API-Version: compute X.Y`); 2.1 when none.
+    pub compute_version: (u32, u32),
 }
 
 impl Req {
@@ -64,12 +66,23 @@ impl Req {
             .get("x-auth-token")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let compute_version = headers
+            .get("openstack-api-version")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().strip_prefix("compute "))
+            .or_else(|| headers.get("x-openstack-nova-api-version")?.to_str().ok())
+            .and_then(|v| {
+                let (a, b) = v.trim().split_once('.')?;
+                Some((a.parse().ok()?, b.parse().ok()?))
+            })
+            .unwrap_or((2, 1));
         Ok(Req {
             method,
             segs,
             query,
             body,
             token,
+            compute_version,
         })
     }
 

@@ -3,7 +3,10 @@
 //! server ID sent on the reboots channel so the Kubernetes half of the lab
 //! reboots the node), server tags, create and delete for canaries,
 //! `limit`/`marker` pagination with `servers_links`, and the compute
-//! services (`os-services`) a scenario seeds. Nova is
+//! services (`os-services`) a scenario seeds. Creates need `imageRef` and
+//! `flavorRef`; a forced host (`availability_zone nova:<host>`) that is
+//! unknown or down gives an ERROR server; tags need microversion 2.26
+//! (`OpenStack-API-Version: compute 2.26`), as in Nova. Nova is
 //! not in the real-services recipe: its behaviour follows the API reference
 //! and has no real conformance target.
 
@@ -128,6 +131,10 @@ pub(crate) fn handle(w: &mut World, req: &Req) -> Response {
         (Method::POST, ["servers", id, "action"]) => {
             action(w, id, req.body.as_ref().unwrap_or(&Value::Null))
         }
+        // Server tags came with microversion 2.26: older requests do not find them.
+        (_, ["servers", _, "tags", ..]) if req.compute_version < (2, 26) => {
+            nova_error(StatusCode::NOT_FOUND, "The resource could not be found.")
+        }
         (Method::GET, ["servers", id, "tags"]) => match w.nova.servers.get(*id) {
             Some(sv) => json_status(StatusCode::OK, json!({"tags": sv["tags"]})),
             None => not_found(id),
@@ -203,18 +210,41 @@ fn create(w: &mut World, body: &Value) -> Response {
             "Invalid input for field/attribute server. 'name' is a required property",
         );
     };
+    for field in ["imageRef", "flavorRef"] {
+        if sv[field].as_str().is_none_or(str::is_empty) {
+            return nova_error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "Invalid input for field/attribute server. '{field}' is a required property"
+                ),
+            );
+        }
+    }
     let host = sv["availability_zone"]
         .as_str()
         .and_then(|z| z.split_once(':'))
         .map(|(_, h)| h.to_string())
         .unwrap_or_else(|| "compute-0".into());
+    // A forced host skips the scheduler's filters, but an unknown host or a
+    // compute service that is down never builds it: the server goes to ERROR.
+    let service_up = w.nova.services.is_empty()
+        || w.nova
+            .services
+            .iter()
+            .any(|s| s["host"] == host.as_str() && s["state"] == "up");
     let id = new_id();
-    let server = json!({"id": id, "name": name, "status": "BUILD", "OS-EXT-SRV-ATTR:host": host, "metadata": sv["metadata"].as_object().cloned().unwrap_or_default(),
+    let mut server = json!({"id": id, "name": name, "status": "BUILD", "OS-EXT-SRV-ATTR:host": host, "metadata": sv["metadata"].as_object().cloned().unwrap_or_default(),
         "tags": sv["tags"].as_array().cloned().unwrap_or_default(), "created": now_stamp(), "updated": now_stamp()});
+    if service_up {
+        w.nova
+            .deadlines
+            .insert(id.clone(), Instant::now() + w.cfg.reboot_delay);
+    } else {
+        server["status"] = json!("ERROR");
+        server["OS-EXT-SRV-ATTR:host"] = Value::Null;
+        server["fault"] = json!({"code": 500, "message": "No valid host was found. "});
+    }
     w.nova.servers.insert(id.clone(), server);
-    w.nova
-        .deadlines
-        .insert(id.clone(), Instant::now() + w.cfg.reboot_delay);
     json_status(
         StatusCode::ACCEPTED,
         json!({"server": {"id": id, "links": []}}),

@@ -23,7 +23,10 @@
 //! each step starts as soon as its dependencies are done and a slot of the
 //! sliding window is free ([`run_graph`]). Before any
 //! intent the [`Fence`] must still hold (the cluster lease), else the run
-//! stops. Compensations, time gates and expansions are in `spans.rs`.
+//! stops. Compensations, time gates and expansions are in `spans.rs`. A
+//! run that stops (an error, a signal) inside a span whose first operation
+//! asks for it ([`crate::engine::Effect::compensate_on_stop`]) runs the
+//! compensation before it journals the stop.
 //!
 //! The [`Fence`] is asked right before every effect intent (a batch's, and a
 //! retry's); once the run may no longer act, nothing more starts and the run
@@ -44,7 +47,7 @@ use super::operation::run_batch;
 use super::progress::Progress;
 use super::recorder::Recorder;
 use super::retry::RetryPolicy;
-use super::spans::{compensate, expand};
+use super::spans::{Spans, compensate, expand};
 use crate::kube::lease::Fence;
 
 /// How long the engine waits and retries, and how much runs at once.
@@ -222,7 +225,7 @@ pub async fn run<Cx: Send + Sync>(
     env: Env<'_>,
 ) -> Result<RunSummary, journal::Error> {
     let mut counts = Counts::default();
-    match compensate(&ops.steps, cx, env).await {
+    match compensate(&ops.steps, cx, env, Spans::All).await {
         Ok(n) => counts.compensated = n,
         Err(stop) => {
             counts.remaining = ops.steps.len();
@@ -233,7 +236,7 @@ pub async fn run<Cx: Send + Sync>(
     while i < ops.steps.len() {
         if env.cancel.is_cancelled() {
             counts.remaining = ops.steps.len() - i;
-            return stopped(env, counts, Stop::Paused("interrupted".into())).await;
+            return undo_and_stop(ops, cx, env, counts, Stop::Paused("interrupted".into())).await;
         }
         let group = ops.steps[i].group();
         let mut j = i + 1;
@@ -274,7 +277,7 @@ pub async fn run<Cx: Send + Sync>(
         }
         if let Some(stop) = stop {
             counts.remaining += ops.steps.len() - start;
-            return stopped(env, counts, stop).await;
+            return undo_and_stop(ops, cx, env, counts, stop).await;
         }
         // Expansions of this group's operations go right after the group.
         let mut added = Vec::new();
@@ -283,7 +286,7 @@ pub async fn run<Cx: Send + Sync>(
                 Ok(mut more) => added.append(&mut more),
                 Err(stop) => {
                     counts.remaining += ops.steps.len() - j;
-                    return stopped(env, counts, stop).await;
+                    return undo_and_stop(ops, cx, env, counts, stop).await;
                 }
             }
         }
@@ -397,6 +400,36 @@ async fn run_graph<Cx: Send + Sync>(
         });
     }
     (counts, left, stop)
+}
+
+/// Runs the compensations of the spans that must not stay open (see
+/// [`crate::engine::Effect::compensate_on_stop`]) before the run stops, then
+/// journals the stop. Not when the journal failed or the lease is lost (no
+/// effect may start then; the resume compensates first), and with a fresh
+/// cancellation token (the stop signal that ended the run must not cut the
+/// compensation short; a second signal still ends the process). The stop's
+/// own reason is kept: a failed compensation is in the journal, and the
+/// resume runs it again first.
+async fn undo_and_stop<Cx: Send + Sync>(
+    ops: &Ops<'_, Cx>,
+    cx: &Cx,
+    env: Env<'_>,
+    mut counts: Counts,
+    stop: Stop,
+) -> Result<RunSummary, journal::Error> {
+    if !matches!(stop, Stop::Journal(_) | Stop::LeaseLost(_)) {
+        let fresh = CancellationToken::new();
+        let calm = Env {
+            cancel: &fresh,
+            ..env
+        };
+        match compensate(&ops.steps, cx, calm, Spans::OnStop).await {
+            Ok(n) => counts.compensated += n,
+            Err(Stop::Journal(e)) => return Err(e),
+            Err(_) => {}
+        }
+    }
+    stopped(env, counts, stop).await
 }
 
 /// Journals how the run stopped and returns the summary (journal failures are errors).

@@ -73,17 +73,31 @@ pub(super) fn effectively_done<Cx>(
     Ok(true)
 }
 
-/// Runs first the compensations of spans a previous run left open; returns how many ran.
+/// Which open spans [`compensate`] closes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Spans {
+    /// Every one (a run's start: what a previous run left open).
+    All,
+    /// Those whose first operation asks to be undone when the run stops.
+    OnStop,
+}
+
+/// Runs the compensations of open spans (at a run's start, those a previous
+/// run left open; at a stop, those that must not stay open); returns how many ran.
 pub(super) async fn compensate<Cx: Send + Sync>(
     steps: &[Box<dyn ErasedStep<Cx>>],
     cx: &Cx,
     env: Env<'_>,
+    which: Spans,
 ) -> Result<usize, Stop> {
     let mut n = 0;
     for s in steps {
         let Some(comp_id) = s.as_effect().and_then(|e| e.compensated_by()) else {
             continue;
         };
+        if which == Spans::OnStop && !s.as_effect().is_some_and(|e| e.compensate_on_stop()) {
+            continue;
+        }
         let Some(comp) = steps.iter().find(|c| c.spec().op.0 == comp_id) else {
             return Err(Stop::Failed {
                 op: s.spec().op.0.clone(),

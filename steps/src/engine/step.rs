@@ -198,4 +198,12 @@ pub trait Effect: Step {
     fn compensated_by(&self) -> Option<String> {
         None
     }
+
+    /// Returns whether a run that stops inside this operation's span (an
+    /// error, a stop signal) runs the compensation before it exits, rather
+    /// than leaving it to the next resume (a desynced database member must
+    /// not wait for an operator). A crash still leaves it to the resume.
+    fn compensate_on_stop(&self) -> bool {
+        false
+    }
 }

@@ -77,6 +77,8 @@ kinds! {
     ConfigMap = ("", "v1", "ConfigMap", "configmaps", true);
     /// `daemonsets.apps`.
     DaemonSet = ("apps", "v1", "DaemonSet", "daemonsets", true);
+    /// `statefulsets.apps` (MOSK's Galera, `openstack/mariadb-server`).
+    StatefulSet = ("apps", "v1", "StatefulSet", "statefulsets", true);
     /// `networkpolicies.networking.k8s.io`.
     NetworkPolicy = ("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true);
     /// `leases.coordination.k8s.io`.
@@ -211,7 +213,7 @@ mod tests {
         assert_eq!(Kind::Node.api_resource().api_version, "v1");
         assert!(Kind::Pod.namespaced());
         assert!(!Kind::ConfigNetwork.namespaced());
-        assert_eq!(Kind::ALL.len(), 20);
+        assert_eq!(Kind::ALL.len(), 21);
     }
 
     #[test]

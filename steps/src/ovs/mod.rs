@@ -13,6 +13,7 @@ pub mod collect;
 pub mod fix;
 pub mod inventory;
 pub mod mtu;
+pub mod prepare;
 pub mod report;
 pub mod settings;
 

@@ -45,6 +45,8 @@ enum Op {
     Snapshot,
     Delete(String),
     Desync,
+    /// A desync whose span is compensated as soon as the run stops.
+    DesyncUntilStop,
     Work,
     Resync,
     /// Takes a lease (the gate's event).
@@ -96,6 +98,7 @@ impl Watch for Snapshot {
 struct Act {
     name: String,
     compensated_by: Option<String>,
+    on_stop: bool,
     gate: Option<Gate>,
 }
 
@@ -145,12 +148,16 @@ impl Effect for Act {
     fn compensated_by(&self) -> Option<String> {
         self.compensated_by.clone()
     }
+    fn compensate_on_stop(&self) -> bool {
+        self.on_stop
+    }
 }
 
 fn act(name: &str) -> Act {
     Act {
         name: name.into(),
         compensated_by: None,
+        on_stop: false,
         gate: None,
     }
 }
@@ -197,6 +204,11 @@ impl Workflow for Test {
             Op::Delete(i) => effect(act(&format!("delete/{i}"))),
             Op::Desync => effect(Act {
                 compensated_by: Some("resync".into()),
+                ..act("desync")
+            }),
+            Op::DesyncUntilStop => effect(Act {
+                compensated_by: Some("resync".into()),
+                on_stop: true,
                 ..act("desync")
             }),
             Op::Work => effect(act("work")),
@@ -417,6 +429,36 @@ async fn resume_runs_an_owed_compensation_first() {
         w.log(),
         ["desync", "work", "resync", "desync", "work", "resync"],
         "resync first, then the span again"
+    );
+    assert!(!*w.desynced.lock().unwrap());
+}
+
+#[tokio::test]
+async fn a_span_that_must_not_stay_open_is_compensated_when_the_run_stops() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("j");
+    let j = start(&dir, vec![Op::DesyncUntilStop, Op::Work, Op::Resync]).await;
+    let w = World::default();
+    w.fail_once.lock().unwrap().push("work".into());
+    let s = resume(&j, &w, &SystemClock).await;
+    assert!(
+        matches!(s.outcome, RunOutcome::Failed { ref op, .. } if op == "work"),
+        "the stop's own reason is kept: {s:?}"
+    );
+    assert_eq!(s.counts.compensated, 1);
+    assert!(
+        !*w.desynced.lock().unwrap(),
+        "resynced before the run ended"
+    );
+    assert_eq!(w.log(), ["desync", "work", "resync"]);
+
+    // Nothing is owed any more: the resume does the whole span again.
+    let s = resume(&reopen(&dir, j), &w, &SystemClock).await;
+    assert_eq!(s.outcome, RunOutcome::Completed, "{s:?}");
+    assert_eq!(s.counts.compensated, 0);
+    assert_eq!(
+        w.log(),
+        ["desync", "work", "resync", "desync", "work", "resync"]
     );
     assert!(!*w.desynced.lock().unwrap());
 }
