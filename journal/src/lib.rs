@@ -19,6 +19,7 @@
 pub mod bounded;
 pub mod chain;
 pub mod durable;
+pub mod epoch;
 mod error;
 pub mod event;
 pub mod export;

@@ -629,6 +629,24 @@ impl Journal {
             {
                 batch.insert(keys::prefixed(b'w', wait.as_bytes()), &seq.to_be_bytes());
             }
+            // A reset's epoch redoes this operation: its index forgets the
+            // intent, the outcome and the wait met (see `crate::epoch`).
+            if let Event::ObservationRecorded { key, .. } = event
+                && let Some(redo) = crate::epoch::redone(key)
+            {
+                let op = OpId(redo.to_string());
+                let before = match ops.get(&op) {
+                    Some(s) => *s,
+                    None => self.op_state(&op)?.unwrap_or_default(),
+                };
+                let state = OpState {
+                    attempts: before.attempts,
+                    ..OpState::default()
+                };
+                batch.remove(keys::prefixed(b'd', op.0.as_bytes()));
+                batch.remove(keys::prefixed(b'w', op.0.as_bytes()));
+                ops.insert(op, state);
+            }
             if matches!(event, Event::RunSealed { .. }) {
                 sealed = Some(seq);
             }
