@@ -1,6 +1,7 @@
 //! `ovn-migrate journal …`: inspect journals, and salvage a damaged one,
 //! without changing a cluster.
 
+pub mod anchor;
 pub mod export;
 pub mod list;
 pub mod replay;
