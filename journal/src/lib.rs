@@ -24,6 +24,7 @@ mod error;
 pub mod event;
 pub mod export;
 pub mod format;
+pub mod golden;
 mod keys;
 pub mod lock;
 mod open;

@@ -182,22 +182,7 @@ impl Damage {
 impl Journal {
     /// Creates a journal in `dir` (made 0700) and durably records `RunStarted`.
     pub fn create(dir: &Path, run: &RunInfo, opts: &OpenOptions) -> Result<Journal> {
-        let fresh = !dir.exists();
-        std::fs::create_dir_all(dir).map_err(Error::io("create the journal directory", dir))?;
-        report_skipped(restrict(dir)?);
-        if dir.join("db").exists() || dir.join(witness::FILE).exists() {
-            return Err(Error::AlreadyExists(dir.to_path_buf()));
-        }
-        let (parts, lock) = open_parts(dir, opts)?;
-        let target_json = serde_json::to_vec(&run.target).map_err(Error::Json)?;
-        let mut meta = sled::Batch::default();
-        meta.insert(keys::META_TARGET, target_json);
-        meta.insert(keys::META_RUN, run.run_id.as_bytes());
-        meta.insert(keys::META_WITNESS, witness::FILE.as_bytes());
-        parts.tree.apply_batch(meta).map_err(Error::sled(dir))?;
-        let g = genesis(&run.run_id, &run.target.fingerprint());
-        Witness::create(dir, &g)?;
-        let journal = Self::from_parts(dir, dir, opts, parts, Some(lock), Mode::Write)?;
+        let journal = Self::create_bare(dir, &run.run_id, &run.target, opts)?;
         let me = Holder::me(&run.tool_version);
         journal.append(Event::RunStarted {
             run_id: run.run_id.clone(),
@@ -208,6 +193,33 @@ impl Journal {
             user: me.user,
             pid: me.pid,
         })?;
+        Ok(journal)
+    }
+
+    /// Creates a journal in `dir` with no record yet (its first append must be
+    /// `RunStarted`; [`crate::golden`] appends one as it was recorded).
+    pub(crate) fn create_bare(
+        dir: &Path,
+        run_id: &str,
+        target: &Target,
+        opts: &OpenOptions,
+    ) -> Result<Journal> {
+        let fresh = !dir.exists();
+        std::fs::create_dir_all(dir).map_err(Error::io("create the journal directory", dir))?;
+        report_skipped(restrict(dir)?);
+        if dir.join("db").exists() || dir.join(witness::FILE).exists() {
+            return Err(Error::AlreadyExists(dir.to_path_buf()));
+        }
+        let (parts, lock) = open_parts(dir, opts)?;
+        let target_json = serde_json::to_vec(target).map_err(Error::Json)?;
+        let mut meta = sled::Batch::default();
+        meta.insert(keys::META_TARGET, target_json);
+        meta.insert(keys::META_RUN, run_id.as_bytes());
+        meta.insert(keys::META_WITNESS, witness::FILE.as_bytes());
+        parts.tree.apply_batch(meta).map_err(Error::sled(dir))?;
+        let g = genesis(run_id, &target.fingerprint());
+        Witness::create(dir, &g)?;
+        let journal = Self::from_parts(dir, dir, opts, parts, Some(lock), Mode::Write)?;
         report_skipped(restrict(dir)?);
         sync_dir(dir)?;
         if fresh && let Some(parent) = dir.parent() {
