@@ -111,7 +111,11 @@ pub fn load(text: &str, source: &Path, dir: &Path) -> Result<()> {
     let journal = Journal::create_bare(dir, &run_id, &target, &OpenOptions::default())?;
     for (n, h, bytes) in &blobs {
         if BlobHash::of(bytes) != *h {
-            return Err(bad(source, *n, format!("blob {h} does not hash to its name")));
+            return Err(bad(
+                source,
+                *n,
+                format!("blob {h} does not hash to its name"),
+            ));
         }
         journal.put_blob(bytes)?;
     }

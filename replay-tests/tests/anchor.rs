@@ -124,7 +124,11 @@ fn a_journal_rewritten_and_resealed_is_refused_against_the_cluster() {
 
     // The anchor cannot be replaced by the rewritten journal's.
     let rewritten = Journal::open_read(&copy).unwrap();
-    let mine = rewritten.read(rewritten.sealed().unwrap()).unwrap().unwrap().hash;
+    let mine = rewritten
+        .read(rewritten.sealed().unwrap())
+        .unwrap()
+        .unwrap()
+        .hash;
     drop(rewritten);
     let kc = rig
         .block_on(steps::kube::connect(&ClientOptions {

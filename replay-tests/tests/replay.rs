@@ -30,7 +30,13 @@ fn json(o: &Output) -> Value {
 }
 
 fn replay(dir: &Path) -> (Output, Value) {
-    let o = tool(&["--output", "json", "journal", "replay", dir.to_str().unwrap()]);
+    let o = tool(&[
+        "--output",
+        "json",
+        "journal",
+        "replay",
+        dir.to_str().unwrap(),
+    ]);
     let v = json(&o);
     (o, v)
 }
@@ -45,7 +51,10 @@ fn a_run_replays_and_a_changed_decision_is_named_at_its_record() {
     let (o, v) = replay(&dir);
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     assert_eq!(v["result"], "re-derived", "{v:#}");
-    assert_eq!(v["plan"]["recorded_plan_digest"], v["plan"]["rederived_plan_digest"]);
+    assert_eq!(
+        v["plan"]["recorded_plan_digest"],
+        v["plan"]["rederived_plan_digest"]
+    );
     assert!(v["decisions"].as_u64().unwrap() > 30, "{v:#}");
     assert_eq!(v["sealed"], true);
     assert!(
@@ -73,7 +82,12 @@ fn a_run_replays_and_a_changed_decision_is_named_at_its_record() {
     });
     let (seq, op) = doctored.expect("the run has an intent");
     let verify = tool(&["journal", "verify", copy.to_str().unwrap()]);
-    assert_eq!(verify.status.code(), Some(0), "the rewritten copy verifies: {}", describe(&verify));
+    assert_eq!(
+        verify.status.code(),
+        Some(0),
+        "the rewritten copy verifies: {}",
+        describe(&verify)
+    );
     let (o, v) = replay(&copy);
     assert_eq!(o.status.code(), Some(12), "{}", describe(&o));
     assert_eq!(v["result"], "diverged");
@@ -83,41 +97,85 @@ fn a_run_replays_and_a_changed_decision_is_named_at_its_record() {
     assert_eq!(d["event"], "OperationSkipped");
     assert_eq!(d["decision"], "verdict");
     assert_eq!(d["recorded"], "done (skipped, nothing sent)");
-    assert!(d["rederived"].as_str().unwrap().starts_with("not done"), "{d}");
+    assert!(
+        d["rederived"].as_str().unwrap().starts_with("not done"),
+        "{d}"
+    );
     // The report for people, as the lead's note shows it.
     let text = tool(&["journal", "replay", copy.to_str().unwrap()]);
     assert_eq!(text.status.code(), Some(12));
     let text = String::from_utf8_lossy(&text.stdout).into_owned();
     println!("{text}");
-    assert!(text.contains(&format!("#{seq}  OperationSkipped  {op}  (verdict)")), "{text}");
-    assert!(text.contains("recorded:   done (skipped, nothing sent)"), "{text}");
+    assert!(
+        text.contains(&format!("#{seq}  OperationSkipped  {op}  (verdict)")),
+        "{text}"
+    );
+    assert!(
+        text.contains("recorded:   done (skipped, nothing sent)"),
+        "{text}"
+    );
 
     // The state as of a record: the doctored op is skipped there.
     let o = tool(&[
-        "--output", "json", "journal", "replay", copy.to_str().unwrap(), "--at", &seq.to_string(),
+        "--output",
+        "json",
+        "journal",
+        "replay",
+        copy.to_str().unwrap(),
+        "--at",
+        &seq.to_string(),
     ]);
     let v = json(&o);
     assert_eq!(v["records"], seq);
-    let line = v["operations"].as_array().unwrap().iter().find(|l| l["op"] == op.as_str()).unwrap().clone();
+    let line = v["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["op"] == op.as_str())
+        .unwrap()
+        .clone();
     assert_eq!(line["status"], "skipped", "{line}");
 
     // A sealed run is not reset.
-    let o = tool(&["--yes", "journal", "reset", dir.to_str().unwrap(), "--to-step", "M5"]);
+    let o = tool(&[
+        "--yes",
+        "journal",
+        "reset",
+        dir.to_str().unwrap(),
+        "--to-step",
+        "M5",
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("sealed"), "{}", describe(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("sealed"),
+        "{}",
+        describe(&o)
+    );
 }
 
 #[test]
 fn a_reset_run_redoes_its_steps_on_resume_and_replays() {
     let rig = Rig::start(small());
     // Planned, then killed as M8 starts to wait: M0–M7 done.
-    let plan = rig.tool(Path::new(BIN), &["kuryr", "plan", "--no-progress"]).output().unwrap();
+    let plan = rig
+        .tool(Path::new(BIN), &["kuryr", "plan", "--no-progress"])
+        .output()
+        .unwrap();
     assert!(plan.status.success(), "{}", describe(&plan));
     let dir = current_journal(&rig.state).unwrap();
     let planned = rig
-        .block_on(steps::workflow::load_run::<Session>(Journal::open_read(&dir).unwrap()))
+        .block_on(steps::workflow::load_run::<Session>(
+            Journal::open_read(&dir).unwrap(),
+        ))
         .unwrap();
-    let m8 = planned.plan.operations.iter().find(|o| o.key.contains("/M8/")).unwrap().key.clone();
+    let m8 = planned
+        .plan
+        .operations
+        .iter()
+        .find(|o| o.key.contains("/M8/"))
+        .unwrap()
+        .key
+        .clone();
     drop(planned);
     let out = rig.run_killed_at(Path::new(BIN), &format!("WaitStarted:{m8}#1"));
     assert!(!out.status.success(), "{}", describe(&out));
@@ -132,20 +190,46 @@ fn a_reset_run_redoes_its_steps_on_resume_and_replays() {
         drop(held);
     }
     let o = tool(&["--yes", "journal", "reset", d, "--to-step", "M9"]);
-    assert_eq!(o.status.code(), Some(2), "nothing of M9 ran: {}", describe(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "nothing of M9 ran: {}",
+        describe(&o)
+    );
     let o = tool(&["--yes", "journal", "reset", d, "--to-step", "M99"]);
     assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("no such step"), "{}", describe(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no such step"),
+        "{}",
+        describe(&o)
+    );
 
     let before = Journal::open_read(&dir).unwrap().head();
-    let o = tool(&["--yes", "--output", "json", "journal", "reset", d, "--to-step", "M5"]);
+    let o = tool(&[
+        "--yes",
+        "--output",
+        "json",
+        "journal",
+        "reset",
+        d,
+        "--to-step",
+        "M5",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     let v = json(&o);
     assert_eq!(v["epoch"], 1);
     assert_eq!(v["previous_head"], before.1.to_string());
     assert_eq!(v["epoch_seq"], before.0 + 1);
-    let redo: Vec<String> = v["redo"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect();
-    assert!(redo.iter().any(|o| o.contains("/M5/")) && redo.iter().any(|o| o.contains("/M7/")), "{redo:?}");
+    let redo: Vec<String> = v["redo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        redo.iter().any(|o| o.contains("/M5/")) && redo.iter().any(|o| o.contains("/M7/")),
+        "{redo:?}"
+    );
     assert!(!redo.iter().any(|o| o.contains("/M3/")), "{redo:?}");
 
     // Nothing was rewritten: the records before the epoch are the same.
@@ -159,12 +243,21 @@ fn a_reset_run_redoes_its_steps_on_resume_and_replays() {
     assert_eq!(v["epoch"], 1);
     assert_eq!(v["reset_to"], "M5");
     let status = |v: &Value, op: &str| {
-        v["operations"].as_array().unwrap().iter().find(|l| l["op"] == op).unwrap()["status"].clone()
+        v["operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["op"] == op)
+            .unwrap()["status"]
+            .clone()
     };
     assert_eq!(status(&v, &redo[0]), "not_started", "{v:#}");
 
     let st = rig
-        .tool(Path::new(BIN), &["--no-progress", "--output", "json", "kuryr", "status"])
+        .tool(
+            Path::new(BIN),
+            &["--no-progress", "--output", "json", "kuryr", "status"],
+        )
         .output()
         .unwrap();
     assert_eq!(st.status.code(), Some(0), "{}", describe(&st));
@@ -204,5 +297,9 @@ fn a_reset_run_redoes_its_steps_on_resume_and_replays() {
     // show and status follow the epoch.
     let o = tool(&["journal", "show", d]);
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("epoch 1 started: reset to step M5"), "{}", describe(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("epoch 1 started: reset to step M5"),
+        "{}",
+        describe(&o)
+    );
 }

@@ -61,7 +61,11 @@ pub fn key(run_id: &str) -> String {
 }
 
 fn api(kc: &KubeClient) -> Api<DynamicObject> {
-    Api::namespaced_with(kc.client.clone(), NAMESPACE, &Kind::ConfigMap.api_resource())
+    Api::namespaced_with(
+        kc.client.clone(),
+        NAMESPACE,
+        &Kind::ConfigMap.api_resource(),
+    )
 }
 
 fn target() -> String {
@@ -173,7 +177,10 @@ mod tests {
         };
         let text = serde_json::to_string(&a).unwrap();
         assert_eq!(serde_json::from_str::<Anchor>(&text).unwrap(), a);
-        assert_eq!(key(&a.run_id), "anchors.ovn-migrate.io/20261202T080000Z-abcd");
+        assert_eq!(
+            key(&a.run_id),
+            "anchors.ovn-migrate.io/20261202T080000Z-abcd"
+        );
         // An annotation name is at most 63 characters.
         assert!(key(&a.run_id).len() - PREFIX.len() <= 63);
     }

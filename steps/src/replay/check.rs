@@ -150,7 +150,9 @@ where
         .collect();
 
     let plan_json = serde_json::to_vec(&W::plan(&run.discovery, &run.options).map_err(|e| {
-        ReplayError::Load(format!("the planner refuses the journaled discovery and options: {e}"))
+        ReplayError::Load(format!(
+            "the planner refuses the journaled discovery and options: {e}"
+        ))
     })?)
     .map_err(journal::Error::Json)?;
     let mut walk = Walk {
@@ -326,7 +328,10 @@ impl<'a, Cx> Walk<'a, Cx> {
                 }
             }
             Event::OperationIntended {
-                op, attempt, params, ..
+                op,
+                attempt,
+                params,
+                ..
             } => self.intended(seq, event, &op.0, *attempt, params)?,
             Event::OperationSkipped { op, .. } => {
                 let op = op.0.as_str();
@@ -365,9 +370,7 @@ impl<'a, Cx> Walk<'a, Cx> {
                     let got = self.classify(op, step).map(|v| {
                         let r = match &v {
                             Verdict::Done(_) => ReobservedVerdict::Done,
-                            Verdict::NotDone(_) | Verdict::Pending(_) => {
-                                ReobservedVerdict::NotDone
-                            }
+                            Verdict::NotDone(_) | Verdict::Pending(_) => ReobservedVerdict::NotDone,
                             Verdict::Ambiguous(_) => ReobservedVerdict::Ambiguous,
                         };
                         (r, v)
@@ -471,7 +474,11 @@ impl<'a, Cx> Walk<'a, Cx> {
                         reset_to,
                         "epoch",
                         format!("epoch {epoch}"),
-                        format!("epoch {} follows epoch {}", self.state.epoch + 1, self.state.epoch),
+                        format!(
+                            "epoch {} follows epoch {}",
+                            self.state.epoch + 1,
+                            self.state.epoch
+                        ),
                     );
                 }
                 if *previous_head != self.prev_hash {

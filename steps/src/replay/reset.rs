@@ -31,7 +31,9 @@ pub enum ResetError {
     #[error("reset the run to step {step}: its plan has no such step (its steps: {steps})")]
     NoSuchStep { step: String, steps: String },
     /// Nothing from that step on has run.
-    #[error("reset the run to step {0}: nothing from that step on has run yet, so there is nothing to redo")]
+    #[error(
+        "reset the run to step {0}: nothing from that step on has run yet, so there is nothing to redo"
+    )]
     Nothing(String),
 }
 

@@ -162,8 +162,7 @@ fn replay_error(e: ReplayError) -> CliError {
     match e {
         ReplayError::Journal(j) => j.into(),
         ReplayError::NotARun(_) | ReplayError::UnknownWorkflow { .. } => {
-            CliError::usage(e.to_string())
-                .with_hint("`ovn-migrate journal show` reads any journal")
+            CliError::usage(e.to_string()).with_hint("`ovn-migrate journal show` reads any journal")
         }
         ReplayError::Load(_) => CliError::internal(e.to_string()).with_hint(
             "a journal that stopped before its plan has no decisions to replay; \
