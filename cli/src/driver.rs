@@ -318,6 +318,16 @@ pub fn drive<W: CliWorkflow>(
     drop(signals);
     progress.bar.finish();
     let summary = result.map_err(W::error)?;
+    if summary.outcome == RunOutcome::Completed {
+        // The seal's head, also in the cluster: a journal rewritten later no longer matches.
+        if let Err(e) = crate::commands::journal::anchor::record_after_seal(ctx, &loaded.journal) {
+            ctx.output.note(format!(
+                "warning: the run is sealed, but its head could not be recorded in the cluster: {}; \
+                 `ovn-migrate journal verify --against-cluster` will report it missing",
+                e.message()
+            ));
+        }
+    }
     progress.finish(
         serde_json::to_value(&summary.outcome)
             .ok()

@@ -36,6 +36,9 @@ impl ExitCode {
     pub const WRONG_TARGET: i32 = 10;
     /// The user answered no at a confirmation prompt; nothing was changed.
     pub const DECLINED: i32 = 11;
+    /// `journal replay`: a decision the journal records is not the one
+    /// today's code makes from the same journaled inputs.
+    pub const REPLAY_DIVERGED: i32 = 12;
 
     /// Every code with its name and meaning, in numeric order.
     pub const ALL: &'static [(i32, &'static str, &'static str)] = &[
@@ -99,6 +102,11 @@ impl ExitCode {
             "declined",
             "declined at the confirmation prompt",
         ),
+        (
+            Self::REPLAY_DIVERGED,
+            "replay_diverged",
+            "journal replay: a recorded decision does not re-derive",
+        ),
     ];
 
     /// Returns the short name of `code` (`"locked"`), or `"unknown"`.
@@ -132,6 +140,7 @@ mod tests {
         assert_eq!(ExitCode::name(99), "unknown");
         assert_eq!(ExitCode::LOCKED, 7);
         assert_eq!(ExitCode::DECLINED, 11);
+        assert_eq!(ExitCode::REPLAY_DIVERGED, 12);
     }
 
     #[test]

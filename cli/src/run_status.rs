@@ -69,6 +69,8 @@ pub fn show(
     let j = Journal::open_read(&dir)?;
     let (mut intents, mut done, mut skipped, mut failed, mut planned) = (0, 0, 0, 0, 0u32);
     let (mut first, mut last, mut step, mut paused) = (0i64, 0i64, String::new(), None::<String>);
+    let mut finished_ops = std::collections::BTreeSet::new();
+    let mut epoch = 0u32;
     for r in j.iter(1) {
         let r = r?;
         let (at, ev) = (r.at_ms, r.event);
@@ -83,8 +85,21 @@ pub fn show(
                 step = s;
                 paused = None;
             }
-            Event::OperationSucceeded { .. } => done += 1,
-            Event::OperationSkipped { .. } => skipped += 1,
+            Event::OperationSucceeded { op, .. } => {
+                done += 1;
+                finished_ops.insert(op.0);
+            }
+            Event::OperationSkipped { op, .. } => {
+                skipped += 1;
+                finished_ops.insert(op.0);
+            }
+            // A reset's epoch: these operations run again (see `journal::epoch`).
+            Event::ObservationRecorded { key, .. } => {
+                if let Some(op) = journal::epoch::redone(&key) {
+                    finished_ops.remove(op);
+                }
+            }
+            Event::EpochStarted { epoch: e, .. } => epoch = e,
             Event::OperationFailed { .. } => failed += 1,
             Event::WaitStarted { step: s, .. } => step = s,
             Event::RunPaused { reason } => paused = Some(reason.describe()),
@@ -102,12 +117,12 @@ pub fn show(
     } else {
         "interrupted"
     };
-    let finished = (done + skipped) as u32;
+    let finished = finished_ops.len() as u32;
     let mut doc = json!({
         "journal": dir, "run_id": j.run_id(), "cluster_id": j.target().cluster_id, "phase": phase,
         "step": step, "planned": planned, "finished": finished, "failed_attempts": failed,
         "remaining": planned.saturating_sub(finished), "in_doubt": in_doubt, "paused_reason": paused,
-        "elapsed_s": (last - first) / 1000, "records": j.head().0,
+        "elapsed_s": (last - first) / 1000, "records": j.head().0, "epoch": epoch,
     });
     let extra = of.extra.map(|(key, read)| {
         let (v, line) = read(&j);
@@ -129,6 +144,9 @@ pub fn show(
         }
         if let Some(line) = &extra {
             t.push_str(&format!("\n  {line}"));
+        }
+        if epoch > 0 {
+            t.push_str(&format!("\n  epoch {epoch} (reset with `journal reset`)"));
         }
         t
     })?;

@@ -19,10 +19,12 @@
 pub mod bounded;
 pub mod chain;
 pub mod durable;
+pub mod epoch;
 mod error;
 pub mod event;
 pub mod export;
 pub mod format;
+pub mod golden;
 mod keys;
 pub mod lock;
 mod open;

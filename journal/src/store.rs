@@ -182,22 +182,7 @@ impl Damage {
 impl Journal {
     /// Creates a journal in `dir` (made 0700) and durably records `RunStarted`.
     pub fn create(dir: &Path, run: &RunInfo, opts: &OpenOptions) -> Result<Journal> {
-        let fresh = !dir.exists();
-        std::fs::create_dir_all(dir).map_err(Error::io("create the journal directory", dir))?;
-        report_skipped(restrict(dir)?);
-        if dir.join("db").exists() || dir.join(witness::FILE).exists() {
-            return Err(Error::AlreadyExists(dir.to_path_buf()));
-        }
-        let (parts, lock) = open_parts(dir, opts)?;
-        let target_json = serde_json::to_vec(&run.target).map_err(Error::Json)?;
-        let mut meta = sled::Batch::default();
-        meta.insert(keys::META_TARGET, target_json);
-        meta.insert(keys::META_RUN, run.run_id.as_bytes());
-        meta.insert(keys::META_WITNESS, witness::FILE.as_bytes());
-        parts.tree.apply_batch(meta).map_err(Error::sled(dir))?;
-        let g = genesis(&run.run_id, &run.target.fingerprint());
-        Witness::create(dir, &g)?;
-        let journal = Self::from_parts(dir, dir, opts, parts, Some(lock), Mode::Write)?;
+        let journal = Self::create_bare(dir, &run.run_id, &run.target, opts)?;
         let me = Holder::me(&run.tool_version);
         journal.append(Event::RunStarted {
             run_id: run.run_id.clone(),
@@ -208,6 +193,33 @@ impl Journal {
             user: me.user,
             pid: me.pid,
         })?;
+        Ok(journal)
+    }
+
+    /// Creates a journal in `dir` with no record yet (its first append must be
+    /// `RunStarted`; [`crate::golden`] appends one as it was recorded).
+    pub(crate) fn create_bare(
+        dir: &Path,
+        run_id: &str,
+        target: &Target,
+        opts: &OpenOptions,
+    ) -> Result<Journal> {
+        let fresh = !dir.exists();
+        std::fs::create_dir_all(dir).map_err(Error::io("create the journal directory", dir))?;
+        report_skipped(restrict(dir)?);
+        if dir.join("db").exists() || dir.join(witness::FILE).exists() {
+            return Err(Error::AlreadyExists(dir.to_path_buf()));
+        }
+        let (parts, lock) = open_parts(dir, opts)?;
+        let target_json = serde_json::to_vec(target).map_err(Error::Json)?;
+        let mut meta = sled::Batch::default();
+        meta.insert(keys::META_TARGET, target_json);
+        meta.insert(keys::META_RUN, run_id.as_bytes());
+        meta.insert(keys::META_WITNESS, witness::FILE.as_bytes());
+        parts.tree.apply_batch(meta).map_err(Error::sled(dir))?;
+        let g = genesis(run_id, &target.fingerprint());
+        Witness::create(dir, &g)?;
+        let journal = Self::from_parts(dir, dir, opts, parts, Some(lock), Mode::Write)?;
         report_skipped(restrict(dir)?);
         sync_dir(dir)?;
         if fresh && let Some(parent) = dir.parent() {
@@ -628,6 +640,24 @@ impl Journal {
             } = event
             {
                 batch.insert(keys::prefixed(b'w', wait.as_bytes()), &seq.to_be_bytes());
+            }
+            // A reset's epoch redoes this operation: its index forgets the
+            // intent, the outcome and the wait met (see `crate::epoch`).
+            if let Event::ObservationRecorded { key, .. } = event
+                && let Some(redo) = crate::epoch::redone(key)
+            {
+                let op = OpId(redo.to_string());
+                let before = match ops.get(&op) {
+                    Some(s) => *s,
+                    None => self.op_state(&op)?.unwrap_or_default(),
+                };
+                let state = OpState {
+                    attempts: before.attempts,
+                    ..OpState::default()
+                };
+                batch.remove(keys::prefixed(b'd', op.0.as_bytes()));
+                batch.remove(keys::prefixed(b'w', op.0.as_bytes()));
+                ops.insert(op, state);
             }
             if matches!(event, Event::RunSealed { .. }) {
                 sealed = Some(seq);

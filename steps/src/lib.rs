@@ -5,4 +5,5 @@ pub mod kuryr;
 pub mod openstack;
 pub mod ovs;
 pub mod redact;
+pub mod replay;
 pub mod workflow;

@@ -9,6 +9,7 @@
 //! Decision code never sees a client: it gets the `serde_json::Value`s these
 //! functions return.
 
+pub mod anchor;
 mod client;
 mod error;
 mod finalizer;

@@ -243,7 +243,8 @@ pub async fn load_run<W: Workflow>(journal: Journal) -> Result<LoadedRun<W>, W::
         })?
 }
 
-fn load_blocking<W: Workflow>(journal: Journal) -> Result<LoadedRun<W>, W::Error> {
+/// [`load_run`] off the async runtime (for callers with no runtime, as `journal replay`).
+pub fn load_blocking<W: Workflow>(journal: Journal) -> Result<LoadedRun<W>, W::Error> {
     // A run is resumed from its journal alone, so the chain must hold first:
     // a damaged record would otherwise be read as if it were what was written.
     if let journal::VerifyStatus::Broken { seq, reason } = journal::verify_journal(&journal)?.status

@@ -1,8 +1,11 @@
 //! `ovn-migrate journal …`: inspect journals, and salvage a damaged one,
 //! without changing a cluster.
 
+pub mod anchor;
 pub mod export;
 pub mod list;
+pub mod replay;
+pub mod reset;
 mod resolve;
 pub mod salvage;
 pub mod show;
@@ -22,6 +25,8 @@ pub enum JournalCommand {
     Show(show::ShowArgs),
     Export(export::ExportArgs),
     Salvage(salvage::SalvageArgs),
+    Replay(replay::ReplayArgs),
+    Reset(reset::ResetArgs),
 }
 
 /// Runs a `journal` subcommand.
@@ -32,5 +37,7 @@ pub fn run(cmd: JournalCommand, ctx: &Context) -> Result<i32> {
         JournalCommand::Show(args) => show::run(args, ctx),
         JournalCommand::Export(args) => export::run(args, ctx),
         JournalCommand::Salvage(args) => salvage::run(args, ctx),
+        JournalCommand::Replay(args) => replay::run(args, ctx),
+        JournalCommand::Reset(args) => reset::run(args, ctx),
     }
 }

@@ -31,6 +31,12 @@ pub struct VerifyArgs {
     /// bundle made by `journal export`.
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
+    /// Also compare the seal with the head the cluster recorded when the
+    /// run was sealed (the ConfigMap `kube-system/ovn-migrate-anchors`,
+    /// reached through `--kubeconfig`/`KUBECONFIG`): a journal rewritten
+    /// and re-sealed since is refused (exit 9).
+    #[arg(long)]
+    pub against_cluster: bool,
 }
 
 /// The JSON document of `journal verify`.
@@ -154,6 +160,15 @@ pub fn run(args: VerifyArgs, ctx: &Context) -> Result<i32> {
         opened.run_id().to_string(),
         report,
     );
+    if args.against_cluster && doc.whole {
+        let check = super::anchor::check(ctx, &opened)?;
+        drop(opened);
+        let code = check.exit_code();
+        let both = serde_json::json!({"verify": doc, "anchor": check});
+        ctx.output
+            .print(&both, || format!("{}\n{}", doc.human(), check.human()))?;
+        return Ok(code);
+    }
     drop(opened);
     ctx.output.print(&doc, || doc.human())?;
     if !doc.whole && !ctx.output.is_json() {
