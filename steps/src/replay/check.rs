@@ -33,7 +33,7 @@ use serde_json::Value;
 
 use super::state::{OpLine, OpStatus, RunState};
 use crate::engine::{ErasedStep, Verdict, WaitState, expansion_key, observation_key, resolve};
-use crate::workflow::{Workflow, load_blocking};
+use crate::workflow::{Workflow, read_run};
 
 /// Why a journal could not be replayed at all.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +90,9 @@ pub struct Divergence {
     pub rederived: String,
 }
 
+/// Divergences listed in a report at most (the count says how many there were).
+pub const MAX_LISTED: usize = 1000;
+
 /// The result of a replay.
 #[derive(Clone, Debug, Serialize)]
 pub struct Replay {
@@ -102,7 +105,10 @@ pub struct Replay {
     pub plan: PlanCheck,
     /// Decisions re-derived.
     pub decisions: u64,
-    /// Every divergence, in journal order (empty: the run re-derives).
+    /// How many decisions diverged.
+    pub divergence_count: u64,
+    /// The divergences in journal order, the first [`MAX_LISTED`] of them
+    /// (empty: the run re-derives).
     pub divergences: Vec<Divergence>,
     /// The epoch after the last record replayed, and its reset step.
     pub epoch: u32,
@@ -130,7 +136,7 @@ where
     {
         return Err(journal::Error::Corrupt { seq, reason }.into());
     }
-    let run = load_blocking::<W>(journal.clone()).map_err(|e| ReplayError::Load(e.to_string()))?;
+    let run = read_run::<W>(journal.clone()).map_err(|e| ReplayError::Load(e.to_string()))?;
     let steps = run.steps().map_err(|e| ReplayError::Load(e.to_string()))?;
     let order: Vec<(String, String)> = steps
         .iter()
@@ -160,6 +166,7 @@ where
         by_op,
         state: RunState::default(),
         divergences: Vec::new(),
+        diverged: 0,
         decisions: 0,
         spans,
         prev_hash: journal.genesis(),
@@ -213,6 +220,7 @@ where
         total_records: total,
         plan,
         decisions: walk.decisions,
+        divergence_count: walk.diverged,
         divergences: walk.divergences,
         epoch: state.epoch,
         reset_to: state.reset_to.clone(),
@@ -227,6 +235,7 @@ struct Walk<'a, Cx> {
     by_op: BTreeMap<String, &'a dyn ErasedStep<Cx>>,
     state: RunState,
     divergences: Vec<Divergence>,
+    diverged: u64,
     decisions: u64,
     spans: Vec<(String, String)>,
     prev_hash: journal::ChainHash,
@@ -268,6 +277,10 @@ impl<'a, Cx> Walk<'a, Cx> {
         recorded: String,
         rederived: String,
     ) {
+        self.diverged += 1;
+        if self.divergences.len() >= MAX_LISTED {
+            return;
+        }
         self.divergences.push(Divergence {
             seq,
             event: event.name().into(),

@@ -125,9 +125,11 @@ impl ReplayDoc {
             out.push(format!(
                 "DIVERGED: {} decision(s) the journal records are not what this code derives \
                  from the same journaled inputs; the first at record {}",
-                r.divergences.len(),
-                r.divergences[0].seq
+                r.divergence_count, r.divergences[0].seq
             ));
+            if r.divergence_count > r.divergences.len() as u64 {
+                out.push(format!("  (the first {} are listed)", r.divergences.len()));
+            }
             for d in &r.divergences {
                 out.push(format!(
                     "  #{}  {}  {}  ({})",
