@@ -39,6 +39,11 @@ pub trait CliWorkflow: Workflow {
     fn show_plan(plan: &Self::Plan) -> (Value, String);
     /// Maps the workflow's error to the CLI's.
     fn error(e: Self::Error) -> CliError;
+    /// Returns the connection to the cluster a sealed run's head is
+    /// anchored in (the one the run worked on); `None`: not anchored.
+    fn anchor_client(&self) -> Option<&steps::kube::KubeClient> {
+        None
+    }
     /// Renders a failed check's detail for people.
     fn show_check(detail: &str) -> String {
         detail.to_string()
@@ -318,9 +323,12 @@ pub fn drive<W: CliWorkflow>(
     drop(signals);
     progress.bar.finish();
     let summary = result.map_err(W::error)?;
-    if summary.outcome == RunOutcome::Completed {
+    if summary.outcome == RunOutcome::Completed
+        && let Some(kc) = w.anchor_client()
+    {
         // The seal's head, also in the cluster: a journal rewritten later no longer matches.
-        if let Err(e) = crate::commands::journal::anchor::record_after_seal(ctx, &loaded.journal) {
+        if let Err(e) = crate::commands::journal::anchor::record_after_seal(ctx, kc, &loaded.journal)
+        {
             ctx.output.note(format!(
                 "warning: the run is sealed, but its head could not be recorded in the cluster: {}; \
                  `ovn-migrate journal verify --against-cluster` will report it missing",
