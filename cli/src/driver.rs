@@ -327,7 +327,8 @@ pub fn drive<W: CliWorkflow>(
         && let Some(kc) = w.anchor_client()
     {
         // The seal's head, also in the cluster: a journal rewritten later no longer matches.
-        if let Err(e) = crate::commands::journal::anchor::record_after_seal(ctx, kc, &loaded.journal)
+        if let Err(e) =
+            crate::commands::journal::anchor::record_after_seal(ctx, kc, &loaded.journal)
         {
             ctx.output.note(format!(
                 "warning: the run is sealed, but its head could not be recorded in the cluster: {}; \

@@ -65,10 +65,7 @@ fn build(dir: &Path, events: u64) {
     let src = tmp.path().join("golden");
     journal::golden::load(&text, Path::new(GOLDEN), &src).expect("load the golden journal");
     let golden = Journal::open_read(&src).expect("open");
-    let records: Vec<Event> = golden
-        .iter(1)
-        .map(|r| r.expect("read").event)
-        .collect();
+    let records: Vec<Event> = golden.iter(1).map(|r| r.expect("read").event).collect();
     let Event::RunStarted {
         run_id, workflow, ..
     } = &records[0]
@@ -219,7 +216,10 @@ fn main() {
     );
     let mut export_min = f64::MAX;
     let formats: Vec<Format> = match get("--formats") {
-        Some(list) => list.split(',').map(|f| f.parse().expect("format")).collect(),
+        Some(list) => list
+            .split(',')
+            .map(|f| f.parse().expect("format"))
+            .collect(),
         None => Format::ALL.to_vec(),
     };
     for format in formats {

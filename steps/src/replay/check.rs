@@ -24,8 +24,9 @@
 //! An event today's code would not have produced from the same inputs is a
 //! [`Divergence`]; the walk goes on after one, so the report lists them all.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Display;
+use std::rc::Rc;
 
 use journal::{Event, Journal, ReobservedVerdict, Seq, WaitOutcome};
 use serde::Serialize;
@@ -163,6 +164,7 @@ where
     .map_err(journal::Error::Json)?;
     let mut walk = Walk {
         journal,
+        blobs: HashMap::new(),
         by_op,
         state: RunState::default(),
         divergences: Vec::new(),
@@ -230,8 +232,12 @@ where
     })
 }
 
+/// Parsed blob payloads kept at most (bounds the replay's memory).
+const BLOB_CACHE: usize = 64;
+
 struct Walk<'a, Cx> {
     journal: &'a Journal,
+    blobs: HashMap<journal::BlobHash, Rc<Value>>,
     by_op: BTreeMap<String, &'a dyn ErasedStep<Cx>>,
     state: RunState,
     divergences: Vec<Divergence>,
@@ -307,8 +313,21 @@ impl<'a, Cx> Walk<'a, Cx> {
         None
     }
 
-    fn value(&self, doc: &journal::Doc) -> Result<Value, ReplayError> {
-        Ok(resolve(self.journal, doc)?)
+    /// Returns a payload's value; one kept in the blob store is read and
+    /// parsed once while it stays in a small cache (blobs are content-addressed).
+    fn value(&mut self, doc: &journal::Doc) -> Result<Rc<Value>, ReplayError> {
+        let Some(hash) = doc.full_blob() else {
+            return Ok(Rc::new(resolve(self.journal, doc)?));
+        };
+        if let Some(v) = self.blobs.get(&hash) {
+            return Ok(v.clone());
+        }
+        let v = Rc::new(resolve(self.journal, doc)?);
+        if self.blobs.len() >= BLOB_CACHE {
+            self.blobs.clear();
+        }
+        self.blobs.insert(hash, v.clone());
+        Ok(v)
     }
 
     /// Classifies `op`'s last look; returns the verdict, or a divergence's text.
@@ -317,7 +336,7 @@ impl<'a, Cx> Walk<'a, Cx> {
             return Err("a read-only step, which never intends".into());
         };
         let o = self.state.ops.get(op);
-        let Some(live) = o.and_then(|o| o.live.as_ref()) else {
+        let Some(live) = o.and_then(|o| o.live.as_deref()) else {
             return Err("no observation journaled before it".into());
         };
         eff.classify(live, o.and_then(|o| o.judging()))
@@ -366,7 +385,7 @@ impl<'a, Cx> Walk<'a, Cx> {
                 let o = self.state.op(op);
                 o.status = OpStatus::Skipped;
                 o.done_seq = Some(seq);
-                o.outcome = Value::Null;
+                o.outcome = None;
                 o.undecided = false;
                 o.forced = false;
             }
@@ -452,7 +471,7 @@ impl<'a, Cx> Walk<'a, Cx> {
                 let o = self.state.op(op);
                 o.status = OpStatus::Done;
                 o.done_seq = Some(seq);
-                o.outcome = outcome;
+                o.outcome = Some(outcome);
                 o.undecided = false;
                 o.forced = false;
             }
@@ -563,7 +582,7 @@ impl<'a, Cx> Walk<'a, Cx> {
             let live = self.state.ops.get(op).and_then(|o| o.live.clone());
             if let (Some(eff), Some(live)) = (step.as_effect(), live) {
                 match eff.params(&live) {
-                    Ok(p) if p == recorded => {}
+                    Ok(p) if p == *recorded => {}
                     Ok(p) => self.diverge(
                         seq,
                         event,
@@ -611,9 +630,13 @@ impl<'a, Cx> Walk<'a, Cx> {
             return Ok(());
         };
         self.decisions += 1;
-        let intent = self.state.ops.get(wait).and_then(|o| o.judging().cloned());
+        let intent = self
+            .state
+            .ops
+            .get(wait)
+            .and_then(|o| if o.forced { None } else { o.intent.clone() });
         let got = match step.as_effect() {
-            Some(eff) => eff.settle(&live, intent.as_ref()),
+            Some(eff) => eff.settle(&live, intent.as_deref()),
             None => step.watch(&live),
         }
         .map(|s| s.unwrap_or(WaitState::Met("nothing to wait for".into())));
@@ -671,13 +694,9 @@ impl<'a, Cx> Walk<'a, Cx> {
             return Ok(());
         };
         self.decisions += 1;
-        let outcome = self
-            .state
-            .ops
-            .get(op)
-            .map_or(Value::Null, |o| o.outcome.clone());
-        match step.expand(&outcome) {
-            Some(Ok(planned)) if Value::Array(planned.clone()) == recorded => {}
+        let outcome = self.state.ops.get(op).and_then(|o| o.outcome.clone());
+        match step.expand(outcome.as_deref().unwrap_or(&Value::Null)) {
+            Some(Ok(planned)) if Value::Array(planned.clone()) == *recorded => {}
             Some(Ok(planned)) => self.diverge(
                 seq,
                 event,
