@@ -97,7 +97,7 @@ fn build(dir: &Path, events: u64) {
     let body = &records[1..records.len() - 1]; // without RunStarted and the seal
     let extra = events.saturating_sub(records.len() as u64);
     let mut batch: Vec<Event> = Vec::with_capacity(1000);
-    let mut flush = |batch: &mut Vec<Event>, j: &Journal| {
+    let flush = |batch: &mut Vec<Event>, j: &Journal| {
         if !batch.is_empty() {
             j.append_group(batch).expect("append");
             batch.clear();
