@@ -193,6 +193,7 @@ pub fn run<W: CliWorkflow>(
 ) -> Result<i32> {
     if let Some((journal, dir)) = open_run(ctx, w, None, break_lock)? {
         if let Some(seal) = journal.sealed() {
+            anchor(ctx, w, &journal);
             return sealed::<W>(ctx, seal, &dir);
         }
         let loaded = ctx.block_on(load_run::<W>(journal))?.map_err(W::error)?;
@@ -279,6 +280,7 @@ pub fn resume<W: CliWorkflow>(
         .with_hint(format!("start one with `ovn-migrate {} run`", W::COMMAND)));
     };
     if let Some(seal) = journal.sealed() {
+        anchor(ctx, w, &journal);
         return sealed::<W>(ctx, seal, &dir);
     }
     let loaded = ctx.block_on(load_run::<W>(journal))?.map_err(W::error)?;
@@ -323,19 +325,8 @@ pub fn drive<W: CliWorkflow>(
     drop(signals);
     progress.bar.finish();
     let summary = result.map_err(W::error)?;
-    if summary.outcome == RunOutcome::Completed
-        && let Some(kc) = w.anchor_client()
-    {
-        // The seal's head, also in the cluster: a journal rewritten later no longer matches.
-        if let Err(e) =
-            crate::commands::journal::anchor::record_after_seal(ctx, kc, &loaded.journal)
-        {
-            ctx.output.note(format!(
-                "warning: the run is sealed, but its head could not be recorded in the cluster: {}; \
-                 `ovn-migrate journal verify --against-cluster` will report it missing",
-                e.message()
-            ));
-        }
+    if summary.outcome == RunOutcome::Completed {
+        anchor(ctx, w, &loaded.journal);
     }
     progress.finish(
         serde_json::to_value(&summary.outcome)
@@ -345,6 +336,24 @@ pub fn drive<W: CliWorkflow>(
             .as_str(),
     );
     report::<W>(ctx, &summary, journal_dir, &log)
+}
+
+/// Records a sealed run's head in the cluster it worked on (once: an equal
+/// anchor there already is fine), so that a journal rewritten later no longer
+/// matches. Called after the seal, and again when `run` or `resume` finds the
+/// run sealed (a process killed between the two). A failure is a warning:
+/// the run ended as it did.
+fn anchor<W: CliWorkflow>(ctx: &Context, w: &W, journal: &Journal) {
+    let Some(kc) = w.anchor_client() else {
+        return;
+    };
+    if let Err(e) = crate::commands::journal::anchor::record_after_seal(ctx, kc, journal) {
+        ctx.output.note(format!(
+            "warning: the run is sealed, but its head could not be recorded in the cluster: {}; \
+             `ovn-migrate journal verify --against-cluster` will report it missing",
+            e.message()
+        ));
+    }
 }
 
 /// Prints the outcome and returns its exit code.
