@@ -110,10 +110,11 @@ impl ReplayDoc {
             out.push(String::new());
             for o in &r.operations {
                 out.push(format!(
-                    "  {:<6} {:<12} {:>2} attempts  {}",
+                    "  {:<6} {:<12} {:>2} attempt{}  {}",
                     o.step,
                     status(o.status),
                     o.attempts,
+                    if o.attempts == 1 { " " } else { "s" },
                     o.op
                 ));
             }
