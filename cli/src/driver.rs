@@ -39,6 +39,11 @@ pub trait CliWorkflow: Workflow {
     fn show_plan(plan: &Self::Plan) -> (Value, String);
     /// Maps the workflow's error to the CLI's.
     fn error(e: Self::Error) -> CliError;
+    /// Returns the connection to the cluster a sealed run's head is
+    /// anchored in (the one the run worked on); `None`: not anchored.
+    fn anchor_client(&self) -> Option<&steps::kube::KubeClient> {
+        None
+    }
     /// Renders a failed check's detail for people.
     fn show_check(detail: &str) -> String {
         detail.to_string()
@@ -188,6 +193,7 @@ pub fn run<W: CliWorkflow>(
 ) -> Result<i32> {
     if let Some((journal, dir)) = open_run(ctx, w, None, break_lock)? {
         if let Some(seal) = journal.sealed() {
+            anchor(ctx, w, &journal);
             return sealed::<W>(ctx, seal, &dir);
         }
         let loaded = ctx.block_on(load_run::<W>(journal))?.map_err(W::error)?;
@@ -274,6 +280,7 @@ pub fn resume<W: CliWorkflow>(
         .with_hint(format!("start one with `ovn-migrate {} run`", W::COMMAND)));
     };
     if let Some(seal) = journal.sealed() {
+        anchor(ctx, w, &journal);
         return sealed::<W>(ctx, seal, &dir);
     }
     let loaded = ctx.block_on(load_run::<W>(journal))?.map_err(W::error)?;
@@ -319,14 +326,7 @@ pub fn drive<W: CliWorkflow>(
     progress.bar.finish();
     let summary = result.map_err(W::error)?;
     if summary.outcome == RunOutcome::Completed {
-        // The seal's head, also in the cluster: a journal rewritten later no longer matches.
-        if let Err(e) = crate::commands::journal::anchor::record_after_seal(ctx, &loaded.journal) {
-            ctx.output.note(format!(
-                "warning: the run is sealed, but its head could not be recorded in the cluster: {}; \
-                 `ovn-migrate journal verify --against-cluster` will report it missing",
-                e.message()
-            ));
-        }
+        anchor(ctx, w, &loaded.journal);
     }
     progress.finish(
         serde_json::to_value(&summary.outcome)
@@ -336,6 +336,24 @@ pub fn drive<W: CliWorkflow>(
             .as_str(),
     );
     report::<W>(ctx, &summary, journal_dir, &log)
+}
+
+/// Records a sealed run's head in the cluster it worked on (once: an equal
+/// anchor there already is fine), so that a journal rewritten later no longer
+/// matches. Called after the seal, and again when `run` or `resume` finds the
+/// run sealed (a process killed between the two). A failure is a warning:
+/// the run ended as it did.
+fn anchor<W: CliWorkflow>(ctx: &Context, w: &W, journal: &Journal) {
+    let Some(kc) = w.anchor_client() else {
+        return;
+    };
+    if let Err(e) = crate::commands::journal::anchor::record_after_seal(ctx, kc, journal) {
+        ctx.output.note(format!(
+            "warning: the run is sealed, but its head could not be recorded in the cluster: {}; \
+             `ovn-migrate journal verify --against-cluster` will report it missing",
+            e.message()
+        ));
+    }
 }
 
 /// Prints the outcome and returns its exit code.

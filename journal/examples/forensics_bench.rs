@@ -5,7 +5,10 @@
 //! * export events/s: [`bundle::export`] in each format (the slowest counts);
 //! * bundle verify events/s: [`bundle::verify`] of each bundle, offline;
 //! * render events/s: each format's rendering alone, in memory (200,000 records);
-//! * replay is not built yet: `replay_events_per_s=na`.
+//! * replay is not measured here: this journal has no plan to replay (and
+//!   `journal` cannot depend on the workflows), so `replay_events_per_s=na`;
+//!   `cargo run --release -p replay-tests --example replay_bench` measures
+//!   verify, export and replay together on a `kuryr-migrate` journal.
 //!
 //! Each figure is also given per CPU-second of the measuring process (all its
 //! threads), which depends less on what else the machine runs.
@@ -278,7 +281,9 @@ fn main() {
         let _ = std::fs::remove_dir_all(&root);
     }
     println!("bundle verify (slowest format): {bundle_min:.0} events/s");
-    println!("replay: not built yet, so it is not measured");
+    println!(
+        "replay: not measured on this journal (no plan); see `cargo run --release -p replay-tests --example replay_bench`"
+    );
     println!(
         "verify_events_per_s={verify:.0} export_events_per_s={export_min:.0} replay_events_per_s=na"
     );

@@ -59,15 +59,13 @@ fn plan(rig: &Rig, step: &str) -> String {
             Journal::open_read(&dir).unwrap(),
         ))
         .unwrap();
-    let key = run
-        .plan
+    run.plan
         .operations
         .iter()
         .find(|o| o.key.contains(&format!("/{step}/")))
         .unwrap()
         .key
-        .clone();
-    key
+        .clone()
 }
 
 #[test]

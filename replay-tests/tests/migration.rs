@@ -54,7 +54,12 @@ fn a_full_migration_completes_with_each_effect_once() {
         "M7: {calls:?}"
     );
     assert_eq!(count("/action"), 5, "one Nova reboot per node: {calls:?}");
-    assert_eq!(calls.len(), 7, "nothing else changed: {calls:?}");
+    assert_eq!(
+        count("POST /api/v1/namespaces/kube-system/configmaps"),
+        1,
+        "the seal's anchor: {calls:?}"
+    );
+    assert_eq!(calls.len(), 8, "nothing else changed: {calls:?}");
     check_journal(&rig);
     // The backup of the network config is beside the journal.
     let dir = current_journal(&rig.state).unwrap();

@@ -97,7 +97,7 @@ fn migrate(ctx: &Context, kubeconfig: PathBuf, clouds: PathBuf) -> Result<i32> {
     };
     let (code, dir) = driver::run_new(ctx, &session, &options, &timing.run_timing()?, false)?;
     ctx.output.note(format!(
-        "\nThe journal of this run is {dir}.\nLook at it with:\n  ovn-migrate journal verify {dir}\n  ovn-migrate kuryr status --cluster {id}\n  ovn-migrate journal list",
+        "\nThe journal of this run is {dir}.\nLook at it with:\n  ovn-migrate journal verify {dir}\n  ovn-migrate journal replay {dir}\n  ovn-migrate kuryr status --cluster {id}\n  ovn-migrate journal list",
         dir = dir.display(),
         id = session.cluster_id
     ));

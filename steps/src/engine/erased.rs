@@ -69,7 +69,8 @@ pub trait ErasedEffect<Cx>: Send + Sync {
 
 /// Returns `value` decoded as `T`, or a message naming what did not decode.
 pub(crate) fn decode<T: DeserializeOwned>(what: &str, value: &Value) -> Result<T, String> {
-    serde_json::from_value(value.clone()).map_err(|e| format!("decode the {what}: {e}"))
+    // From the borrowed value: no copy of it (the same decoding as `from_value`).
+    T::deserialize(value).map_err(|e| format!("decode the {what}: {e}"))
 }
 
 fn encode<T: Serialize>(what: &str, value: &T) -> Result<Value, StepError> {

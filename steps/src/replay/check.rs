@@ -24,8 +24,9 @@
 //! An event today's code would not have produced from the same inputs is a
 //! [`Divergence`]; the walk goes on after one, so the report lists them all.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Display;
+use std::rc::Rc;
 
 use journal::{Event, Journal, ReobservedVerdict, Seq, WaitOutcome};
 use serde::Serialize;
@@ -33,7 +34,7 @@ use serde_json::Value;
 
 use super::state::{OpLine, OpStatus, RunState};
 use crate::engine::{ErasedStep, Verdict, WaitState, expansion_key, observation_key, resolve};
-use crate::workflow::{Workflow, load_blocking};
+use crate::workflow::{Workflow, read_run};
 
 /// Why a journal could not be replayed at all.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +91,9 @@ pub struct Divergence {
     pub rederived: String,
 }
 
+/// Divergences listed in a report at most (the count says how many there were).
+pub const MAX_LISTED: usize = 1000;
+
 /// The result of a replay.
 #[derive(Clone, Debug, Serialize)]
 pub struct Replay {
@@ -102,7 +106,10 @@ pub struct Replay {
     pub plan: PlanCheck,
     /// Decisions re-derived.
     pub decisions: u64,
-    /// Every divergence, in journal order (empty: the run re-derives).
+    /// How many decisions diverged.
+    pub divergence_count: u64,
+    /// The divergences in journal order, the first [`MAX_LISTED`] of them
+    /// (empty: the run re-derives).
     pub divergences: Vec<Divergence>,
     /// The epoch after the last record replayed, and its reset step.
     pub epoch: u32,
@@ -130,7 +137,7 @@ where
     {
         return Err(journal::Error::Corrupt { seq, reason }.into());
     }
-    let run = load_blocking::<W>(journal.clone()).map_err(|e| ReplayError::Load(e.to_string()))?;
+    let run = read_run::<W>(journal.clone()).map_err(|e| ReplayError::Load(e.to_string()))?;
     let steps = run.steps().map_err(|e| ReplayError::Load(e.to_string()))?;
     let order: Vec<(String, String)> = steps
         .iter()
@@ -157,9 +164,11 @@ where
     .map_err(journal::Error::Json)?;
     let mut walk = Walk {
         journal,
+        blobs: HashMap::new(),
         by_op,
         state: RunState::default(),
         divergences: Vec::new(),
+        diverged: 0,
         decisions: 0,
         spans,
         prev_hash: journal.genesis(),
@@ -213,6 +222,7 @@ where
         total_records: total,
         plan,
         decisions: walk.decisions,
+        divergence_count: walk.diverged,
         divergences: walk.divergences,
         epoch: state.epoch,
         reset_to: state.reset_to.clone(),
@@ -222,11 +232,16 @@ where
     })
 }
 
+/// Parsed blob payloads kept at most (bounds the replay's memory).
+const BLOB_CACHE: usize = 64;
+
 struct Walk<'a, Cx> {
     journal: &'a Journal,
+    blobs: HashMap<journal::BlobHash, Rc<Value>>,
     by_op: BTreeMap<String, &'a dyn ErasedStep<Cx>>,
     state: RunState,
     divergences: Vec<Divergence>,
+    diverged: u64,
     decisions: u64,
     spans: Vec<(String, String)>,
     prev_hash: journal::ChainHash,
@@ -268,6 +283,10 @@ impl<'a, Cx> Walk<'a, Cx> {
         recorded: String,
         rederived: String,
     ) {
+        self.diverged += 1;
+        if self.divergences.len() >= MAX_LISTED {
+            return;
+        }
         self.divergences.push(Divergence {
             seq,
             event: event.name().into(),
@@ -294,8 +313,21 @@ impl<'a, Cx> Walk<'a, Cx> {
         None
     }
 
-    fn value(&self, doc: &journal::Doc) -> Result<Value, ReplayError> {
-        Ok(resolve(self.journal, doc)?)
+    /// Returns a payload's value; one kept in the blob store is read and
+    /// parsed once while it stays in a small cache (blobs are content-addressed).
+    fn value(&mut self, doc: &journal::Doc) -> Result<Rc<Value>, ReplayError> {
+        let Some(hash) = doc.full_blob() else {
+            return Ok(Rc::new(resolve(self.journal, doc)?));
+        };
+        if let Some(v) = self.blobs.get(&hash) {
+            return Ok(v.clone());
+        }
+        let v = Rc::new(resolve(self.journal, doc)?);
+        if self.blobs.len() >= BLOB_CACHE {
+            self.blobs.clear();
+        }
+        self.blobs.insert(hash, v.clone());
+        Ok(v)
     }
 
     /// Classifies `op`'s last look; returns the verdict, or a divergence's text.
@@ -304,7 +336,7 @@ impl<'a, Cx> Walk<'a, Cx> {
             return Err("a read-only step, which never intends".into());
         };
         let o = self.state.ops.get(op);
-        let Some(live) = o.and_then(|o| o.live.as_ref()) else {
+        let Some(live) = o.and_then(|o| o.live.as_deref()) else {
             return Err("no observation journaled before it".into());
         };
         eff.classify(live, o.and_then(|o| o.judging()))
@@ -353,7 +385,7 @@ impl<'a, Cx> Walk<'a, Cx> {
                 let o = self.state.op(op);
                 o.status = OpStatus::Skipped;
                 o.done_seq = Some(seq);
-                o.outcome = Value::Null;
+                o.outcome = None;
                 o.undecided = false;
                 o.forced = false;
             }
@@ -439,7 +471,7 @@ impl<'a, Cx> Walk<'a, Cx> {
                 let o = self.state.op(op);
                 o.status = OpStatus::Done;
                 o.done_seq = Some(seq);
-                o.outcome = outcome;
+                o.outcome = Some(outcome);
                 o.undecided = false;
                 o.forced = false;
             }
@@ -550,7 +582,7 @@ impl<'a, Cx> Walk<'a, Cx> {
             let live = self.state.ops.get(op).and_then(|o| o.live.clone());
             if let (Some(eff), Some(live)) = (step.as_effect(), live) {
                 match eff.params(&live) {
-                    Ok(p) if p == recorded => {}
+                    Ok(p) if p == *recorded => {}
                     Ok(p) => self.diverge(
                         seq,
                         event,
@@ -598,9 +630,13 @@ impl<'a, Cx> Walk<'a, Cx> {
             return Ok(());
         };
         self.decisions += 1;
-        let intent = self.state.ops.get(wait).and_then(|o| o.judging().cloned());
+        let intent = self
+            .state
+            .ops
+            .get(wait)
+            .and_then(|o| if o.forced { None } else { o.intent.clone() });
         let got = match step.as_effect() {
-            Some(eff) => eff.settle(&live, intent.as_ref()),
+            Some(eff) => eff.settle(&live, intent.as_deref()),
             None => step.watch(&live),
         }
         .map(|s| s.unwrap_or(WaitState::Met("nothing to wait for".into())));
@@ -658,13 +694,9 @@ impl<'a, Cx> Walk<'a, Cx> {
             return Ok(());
         };
         self.decisions += 1;
-        let outcome = self
-            .state
-            .ops
-            .get(op)
-            .map_or(Value::Null, |o| o.outcome.clone());
-        match step.expand(&outcome) {
-            Some(Ok(planned)) if Value::Array(planned.clone()) == recorded => {}
+        let outcome = self.state.ops.get(op).and_then(|o| o.outcome.clone());
+        match step.expand(outcome.as_deref().unwrap_or(&Value::Null)) {
+            Some(Ok(planned)) if Value::Array(planned.clone()) == *recorded => {}
             Some(Ok(planned)) => self.diverge(
                 seq,
                 event,

@@ -17,6 +17,6 @@ pub mod registry;
 pub mod reset;
 mod state;
 
-pub use check::{Divergence, PlanCheck, Replay, ReplayError, replay};
+pub use check::{Divergence, MAX_LISTED, PlanCheck, Replay, ReplayError, replay};
 pub use registry::{Entry, WORKFLOWS, entry_of, find, replay_journal, workflow_of};
 pub use state::{OpLine, OpStatus, RunState};

@@ -9,6 +9,9 @@ use journal::{Event, Journal, Seq};
 use super::check::{Replay, ReplayError, replay};
 use crate::workflow::Workflow;
 
+/// A run's operations in plan order, each with its step: (op, step).
+pub type Operations = Vec<(String, String)>;
+
 /// What the forensic commands can do with one workflow's journals.
 pub struct Entry {
     /// The workflow's name (`Workflow::NAME`).
@@ -17,7 +20,7 @@ pub struct Entry {
     pub replay: fn(&Journal, Option<Seq>) -> Result<Replay, ReplayError>,
     /// Returns a journal's operations in plan order (expansions in place),
     /// each with its step.
-    pub operations: fn(&Journal) -> Result<Vec<(String, String)>, ReplayError>,
+    pub operations: fn(&Journal) -> Result<Operations, ReplayError>,
 }
 
 /// Returns the entry of workflow `W`.
@@ -32,7 +35,7 @@ where
     }
 }
 
-fn operations<W: Workflow>(journal: &Journal) -> Result<Vec<(String, String)>, ReplayError>
+fn operations<W: Workflow>(journal: &Journal) -> Result<Operations, ReplayError>
 where
     W::Error: std::fmt::Display,
 {

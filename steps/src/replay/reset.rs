@@ -30,6 +30,13 @@ pub enum ResetError {
     /// The plan has no such step.
     #[error("reset the run to step {step}: its plan has no such step (its steps: {steps})")]
     NoSuchStep { step: String, steps: String },
+    /// Operations to redo are in doubt: resume re-observes them first.
+    #[error(
+        "reset the run to step {step}: {} is in doubt (an intent without an outcome); a reset \
+         would forget that it may have acted",
+        ops.join(", ")
+    )]
+    InDoubt { step: String, ops: Vec<String> },
     /// Nothing from that step on has run.
     #[error(
         "reset the run to step {0}: nothing from that step on has run yet, so there is nothing to redo"
@@ -72,13 +79,22 @@ pub fn plan_reset(
         });
     };
     let mut redo = Vec::new();
+    let mut in_doubt = Vec::new();
     for (op, _) in &order[first..] {
-        let ran = journal
-            .op_state(&OpId(op.clone()))?
-            .is_some_and(|s| s.intent.is_some() || s.outcome.is_some());
+        let state = journal.op_state(&OpId(op.clone()))?;
+        if state.is_some_and(|s| s.in_doubt()) {
+            in_doubt.push(op.clone());
+        }
+        let ran = state.is_some_and(|s| s.intent.is_some() || s.outcome.is_some());
         if ran || journal.wait_met(op)?.is_some() {
             redo.push(op.clone());
         }
+    }
+    if !in_doubt.is_empty() {
+        return Err(ResetError::InDoubt {
+            step: step.into(),
+            ops: in_doubt,
+        });
     }
     if redo.is_empty() {
         return Err(ResetError::Nothing(step.into()));
@@ -208,5 +224,20 @@ mod tests {
         ));
         let e = plan_reset(&j, &order, "M9").unwrap_err().to_string();
         assert!(e.contains("M1, M2, M3"), "{e}");
+        // An intent without an outcome: resume re-observes it before any reset.
+        j.append(Event::OperationIntended {
+            op: OpId("d".into()),
+            step: "M3".into(),
+            action: "a".into(),
+            target: "t".into(),
+            idempotency_key: "d".into(),
+            attempt: 1,
+            params: journal::Doc::null(),
+        })
+        .unwrap();
+        assert!(matches!(
+            plan_reset(&j, &order, "M2"),
+            Err(ResetError::InDoubt { ref ops, .. }) if ops == &["d".to_string()]
+        ));
     }
 }

@@ -3,6 +3,7 @@
 //! records send operations back to not started).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use journal::Seq;
 use serde::Serialize;
@@ -36,14 +37,14 @@ pub(crate) struct OpReplay {
     /// Intents so far (a reset does not start the count again).
     pub attempts: u32,
     /// The parameters of the last intent of this epoch.
-    pub intent: Option<Value>,
+    pub intent: Option<Rc<Value>>,
     pub intent_seq: Option<Seq>,
     /// Seq of the last success or skip.
     pub done_seq: Option<Seq>,
     /// What the last success observed (the input of an expansion).
-    pub outcome: Value,
+    pub outcome: Option<Rc<Value>>,
     /// The last observation a decision was (or will be) made on.
-    pub live: Option<Value>,
+    pub live: Option<Rc<Value>>,
     /// Whether `live` was journaled since the last decision on it.
     pub undecided: bool,
     /// The last condition re-derived for its wait: met, failed or pending.
@@ -58,7 +59,7 @@ impl OpReplay {
         if self.forced {
             None
         } else {
-            self.intent.as_ref()
+            self.intent.as_deref()
         }
     }
 }
@@ -92,7 +93,11 @@ pub struct RunState {
 
 impl RunState {
     pub(crate) fn op(&mut self, op: &str) -> &mut OpReplay {
-        self.ops.entry(op.to_string()).or_default()
+        // Looked up first: most records are about an operation seen already.
+        if !self.ops.contains_key(op) {
+            self.ops.insert(op.to_string(), OpReplay::default());
+        }
+        self.ops.get_mut(op).expect("just inserted")
     }
 
     /// Sends `op` back to not started (a reset's `redo/<op>`).
@@ -137,7 +142,7 @@ mod tests {
         let o = s.op("a");
         o.status = OpStatus::Done;
         o.attempts = 2;
-        o.intent = Some(Value::Bool(true));
+        o.intent = Some(Rc::new(Value::Bool(true)));
         o.done_seq = Some(7);
         s.waits_met.insert("a".into());
         s.redo("a");

@@ -251,6 +251,11 @@ pub fn load_blocking<W: Workflow>(journal: Journal) -> Result<LoadedRun<W>, W::E
     {
         return Err(journal::Error::Corrupt { seq, reason }.into());
     }
+    read_run(journal)
+}
+
+/// Reads a run back from a journal whose chain the caller has verified.
+pub fn read_run<W: Workflow>(journal: Journal) -> Result<LoadedRun<W>, W::Error> {
     let dir = journal.dir().to_path_buf();
     let bad = |reason: String| RunError::Load {
         dir: dir.clone(),

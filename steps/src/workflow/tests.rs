@@ -539,3 +539,43 @@ fn differences_name_each_changed_field() {
 fn _held_is_object_safe(h: Box<dyn Held>) -> BoxFuture<'static, ()> {
     h.release()
 }
+
+impl std::fmt::Display for TestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+#[tokio::test]
+async fn replay_rederives_expansions_compensations_and_retries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("j");
+    let j = start(&dir, vec![Op::Snapshot, Op::Desync, Op::Work, Op::Resync]).await;
+    let w = World::default();
+    *w.items.lock().unwrap() = vec!["a".into(), "b".into()];
+    *w.present.lock().unwrap() = vec!["a".into(), "b".into()];
+    w.fail_once.lock().unwrap().push("work".into());
+    let s = resume(&j, &w, &SystemClock).await;
+    assert!(matches!(s.outcome, RunOutcome::Failed { .. }), "{s:?}");
+    let s = resume(&j, &w, &SystemClock).await;
+    assert_eq!(s.outcome, RunOutcome::Completed, "{s:?}");
+    assert_eq!(s.counts.compensated, 1);
+    let r = tokio::task::spawn_blocking(move || crate::replay::replay::<Test>(&j, None))
+        .await
+        .unwrap()
+        .unwrap();
+    // The test workflow's planner is a stub (an empty plan): only the plan
+    // differs; every decision of the run re-derives, the expansion's included.
+    assert!(
+        r.divergences.iter().all(|d| d.decision == "plan"),
+        "{:#?}",
+        r.divergences
+    );
+    assert_eq!(r.divergence_count, 1);
+    assert!(r.decisions >= 10, "{}", r.decisions);
+    assert!(
+        r.operations.iter().any(|o| o.op == "delete/b"),
+        "the expansion is in the replayed plan: {:?}",
+        r.operations
+    );
+}

@@ -68,14 +68,18 @@ fn anchor_error(e: AnchorError) -> CliError {
     }
 }
 
-/// Records the head of the sealed run in `journal` in the cluster (the
-/// driver calls it right after the seal); returns the anchor written.
-pub fn record_after_seal(ctx: &Context, journal: &Journal) -> Result<Option<Anchor>> {
+/// Records the head of the sealed run in `journal` in the cluster `kc`
+/// reaches (the run's own: the driver calls it right after the seal);
+/// returns the anchor written.
+pub fn record_after_seal(
+    ctx: &Context,
+    kc: &KubeClient,
+    journal: &Journal,
+) -> Result<Option<Anchor>> {
     let Some(a) = anchor_of(journal)? else {
         return Ok(None);
     };
-    let kc = client(ctx)?;
-    ctx.block_on(anchor::record(&kc, &a))?
+    ctx.block_on(anchor::record(kc, &a))?
         .map_err(anchor_error)?;
     Ok(Some(a))
 }

@@ -110,10 +110,11 @@ impl ReplayDoc {
             out.push(String::new());
             for o in &r.operations {
                 out.push(format!(
-                    "  {:<6} {:<12} {:>2} attempts  {}",
+                    "  {:<6} {:<12} {:>2} attempt{}  {}",
                     o.step,
                     status(o.status),
                     o.attempts,
+                    if o.attempts == 1 { " " } else { "s" },
                     o.op
                 ));
             }
@@ -125,9 +126,11 @@ impl ReplayDoc {
             out.push(format!(
                 "DIVERGED: {} decision(s) the journal records are not what this code derives \
                  from the same journaled inputs; the first at record {}",
-                r.divergences.len(),
-                r.divergences[0].seq
+                r.divergence_count, r.divergences[0].seq
             ));
+            if r.divergence_count > r.divergences.len() as u64 {
+                out.push(format!("  (the first {} are listed)", r.divergences.len()));
+            }
             for d in &r.divergences {
                 out.push(format!(
                     "  #{}  {}  {}  ({})",

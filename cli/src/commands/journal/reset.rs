@@ -29,7 +29,8 @@ use crate::exit::ExitCode;
 /// Appends a new epoch to the run's journal, pointing back at the old head,
 /// and marks every operation of STEP and after it that has run to run again:
 /// nothing in the journal is rewritten, `journal show` and `journal replay`
-/// follow the epochs. Refused while the run is live (its lock) and on a
+/// follow the epochs. Refused while the run is live (its lock), while an
+/// operation to redo is in doubt (resume re-observes it first), and on a
 /// sealed run. Asks first (or `--yes`).
 #[derive(Debug, Args)]
 pub struct ResetArgs {
@@ -51,6 +52,10 @@ fn reset_error(e: ResetError) -> CliError {
             .with_hint("`ovn-migrate journal show` lists the run's steps"),
         ResetError::Nothing(_) => CliError::usage(e.to_string())
             .with_hint("resume the run: it carries on from where it stopped"),
+        ResetError::InDoubt { .. } => CliError::usage(e.to_string()).with_hint(
+            "resume the run first: it re-observes what is in doubt and records the outcome; \
+             reset it after that",
+        ),
     }
 }
 

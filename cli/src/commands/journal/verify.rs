@@ -14,7 +14,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::context::Context;
-use crate::error::Result;
+use crate::error::{CliError, Result};
 use crate::exit::ExitCode;
 use journal::{VerifyReport, VerifyStatus};
 
@@ -150,6 +150,13 @@ impl VerifyDoc {
 pub fn run(args: VerifyArgs, ctx: &Context) -> Result<i32> {
     let dir = std::path::absolute(&args.dir).unwrap_or(args.dir);
     if journal::export::bundle::is_bundle(&dir) {
+        if args.against_cluster {
+            return Err(CliError::usage(format!(
+                "{} is an exported bundle; --against-cluster compares a journal directory",
+                dir.display()
+            ))
+            .with_hint("verify the journal the bundle was exported from against the cluster"));
+        }
         return super::export::verify_bundle(&dir, ctx);
     }
     let opened = journal::Journal::open_damaged(&dir)?;

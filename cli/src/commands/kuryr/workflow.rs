@@ -19,6 +19,10 @@ impl CliWorkflow for Session {
         &self.cluster_id
     }
 
+    fn anchor_client(&self) -> Option<&steps::kube::KubeClient> {
+        Some(&self.kube)
+    }
+
     fn show_plan(plan: &Plan) -> (serde_json::Value, String) {
         show_plan(plan)
     }
