@@ -14,13 +14,13 @@ use crate::error::Result;
 #[derive(Debug, Subcommand)]
 pub enum OvsCommand {
     Assess(assess::AssessArgs),
-    Fix(fix::FixCommand),
+    Fix(Box<fix::FixCommand>),
 }
 
 /// Runs an `ovs` subcommand.
 pub fn run(cmd: OvsCommand, ctx: &Context) -> Result<i32> {
     match cmd {
         OvsCommand::Assess(args) => assess::run(args, ctx),
-        OvsCommand::Fix(cmd) => fix::run(cmd, ctx),
+        OvsCommand::Fix(cmd) => fix::run(*cmd, ctx),
     }
 }

@@ -45,6 +45,9 @@ pub struct FixArgs {
     /// [default: the OpenStackDeployment's features.neutron.dns_servers].
     #[arg(long = "dns", value_name = "IP", value_delimiter = ',')]
     pub dns: Vec<String>,
+    /// Change only objects this project (ID) owns; the checks still read the whole cloud.
+    #[arg(long, value_name = "PROJECT_ID")]
+    pub project: Option<String>,
     #[command(flatten)]
     pub connect: ConnectFlags,
     #[command(flatten)]
@@ -57,7 +60,7 @@ pub struct FixArgs {
 
 /// Runs `ovs fix`.
 pub fn run(args: FixArgs, ctx: &Context) -> Result<i32> {
-    let options = FixOptions::new(&args.checks, args.all_safe, &args.dns);
+    let options = FixOptions::new(&args.checks, args.all_safe, &args.dns, args.project.clone());
     if let Err(e) = refuse(&options) {
         return refused(ctx, e);
     }
@@ -213,7 +216,7 @@ mod tests {
     fn parse(args: &[&str]) -> Result<FixCommand, clap::Error> {
         let cli = Cli::try_parse_from([&["ovn-migrate", "ovs", "fix"], args].concat())?;
         match cli.command {
-            Command::Ovs(OvsCommand::Fix(f)) => Ok(f),
+            Command::Ovs(OvsCommand::Fix(f)) => Ok(*f),
             other => panic!("parsed as {other:?}"),
         }
     }

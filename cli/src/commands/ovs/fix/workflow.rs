@@ -52,6 +52,13 @@ pub fn render(plan: &FixPlan, title: &str) -> (Value, String) {
     if changes.is_empty() {
         text.push_str("  nothing to change\n");
     }
+    if let Some(p) = &plan.project {
+        text.push_str(&format!(
+            "Only objects of project {p}: {} change{} in other projects left out\n",
+            plan.outside_project,
+            if plan.outside_project == 1 { "" } else { "s" }
+        ));
+    }
     if !plan.left.is_empty() {
         text.push_str(&format!("Not fixed automatically ({}):\n", plan.left.len()));
         for l in &plan.left {
@@ -64,6 +71,8 @@ pub fn render(plan: &FixPlan, title: &str) -> (Value, String) {
         "target_mtu": plan.target_mtu,
         "changes": changes,
         "left": plan.left,
+        "project": plan.project,
+        "outside_project": plan.outside_project,
     });
     (doc, text)
 }
@@ -94,6 +103,8 @@ mod tests {
                 resource: "n-2".into(),
                 why: "because".into(),
             }],
+            project: None,
+            outside_project: 0,
         };
         let (doc, text) = render(&plan, "Dry run");
         assert_eq!(
