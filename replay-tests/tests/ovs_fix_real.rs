@@ -389,9 +389,11 @@ async fn fix_removes_the_violations_made_in_the_real_neutron() {
         .unwrap()
         .to_string();
 
-    let state = tempfile::tempdir().unwrap();
-    let first = fix(&project, state.path());
-    let second = fix(&project, state.path());
+    let tmp = tempfile::tempdir().unwrap();
+    // A state directory the tool creates (0700).
+    let state = tmp.path().join("state");
+    let first = fix(&project, &state);
+    let second = fix(&project, &state);
     let assessed = tool(&[
         "ovs",
         "assess",
@@ -412,7 +414,13 @@ async fn fix_removes_the_violations_made_in_the_real_neutron() {
     clean(&os, Some(&project), &run).await;
     ks.delete_project(&project).await;
 
-    let stderr = |o: &Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    let stderr = |o: &Output| {
+        format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     let doc: Value = serde_json::from_slice(&first.stdout).unwrap();
     assert_eq!(doc["outcome"]["outcome"], "completed", "{doc}");
