@@ -352,6 +352,13 @@ fn checks_without_a_safe_fix_are_refused_with_their_manual_remediation() {
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("there is no check nope_check"));
     let none = rig.tool(&["ovs", "fix"], &[]);
     assert_eq!(none.status.code(), Some(2), "{}", describe(&none));
+    let nothing = rig.resume();
+    assert_eq!(nothing.status.code(), Some(2), "{}", describe(&nothing));
+    assert!(
+        String::from_utf8_lossy(&nothing.stderr).contains("ovn-migrate ovs fix --check ID"),
+        "{}",
+        describe(&nothing)
+    );
     assert!(rig.neutron_writes().is_empty());
     assert!(current_fix_journal(&rig.state_dir()).is_none());
 }
