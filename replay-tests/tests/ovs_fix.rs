@@ -352,6 +352,13 @@ fn checks_without_a_safe_fix_are_refused_with_their_manual_remediation() {
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("there is no check nope_check"));
     let none = rig.tool(&["ovs", "fix"], &[]);
     assert_eq!(none.status.code(), Some(2), "{}", describe(&none));
+    let bad_dns = rig.tool(&["ovs", "fix", "--all-safe", "--dns", "dns.example"], &[]);
+    assert_eq!(bad_dns.status.code(), Some(2), "{}", describe(&bad_dns));
+    assert!(
+        String::from_utf8_lossy(&bad_dns.stderr).contains("\"dns.example\" as a DNS server"),
+        "{}",
+        describe(&bad_dns)
+    );
     let nothing = rig.resume();
     assert_eq!(nothing.status.code(), Some(2), "{}", describe(&nothing));
     assert!(

@@ -64,6 +64,17 @@ pub fn run(args: FixArgs, ctx: &Context) -> Result<i32> {
     if let Err(e) = refuse(&options) {
         return refused(ctx, e);
     }
+    // Before anything is read: a bad --dns would refuse the plan anyway.
+    if let Some(bad) = args
+        .dns
+        .iter()
+        .find(|d| d.trim().parse::<std::net::IpAddr>().is_err())
+    {
+        return Err(plan_error(PlanError::BadDns {
+            source_: "--dns".into(),
+            value: bad.clone(),
+        }));
+    }
     let timing = args.timing.run_timing()?;
     let session = connect(ctx, &args.connect, timing.lease.request_timeout())?;
     if args.dry_run {
