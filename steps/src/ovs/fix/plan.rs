@@ -42,11 +42,19 @@ pub struct FixOptions {
     pub checks: Vec<String>,
     /// `--dns`: the servers to give subnets (empty: the OpenStackDeployment's).
     pub dns: Vec<String>,
+    /// `--project`: change only objects this project owns (`None`: every project's).
+    pub project: Option<String>,
 }
 
 impl FixOptions {
-    /// Returns the options for `checks` (all of [`FIXABLE`] with `all_safe`), sorted and deduplicated.
-    pub fn new(checks: &[String], all_safe: bool, dns: &[String]) -> FixOptions {
+    /// Returns the options for `checks` (all of [`FIXABLE`] with `all_safe`),
+    /// sorted and deduplicated, for every project or only `project`'s objects.
+    pub fn new(
+        checks: &[String],
+        all_safe: bool,
+        dns: &[String],
+        project: Option<String>,
+    ) -> FixOptions {
         let mut cs: Vec<String> = checks.to_vec();
         if all_safe {
             cs.extend(FIXABLE.iter().map(|c| c.to_string()));
@@ -57,6 +65,7 @@ impl FixOptions {
         FixOptions {
             checks: cs,
             dns: dns.to_vec(),
+            project,
         }
     }
 }
@@ -82,6 +91,10 @@ pub struct FixPlan {
     pub operations: Vec<Operation>,
     /// Violations no operation remedies.
     pub left: Vec<Left>,
+    /// The only project whose objects are changed (`None`: every project's).
+    pub project: Option<String>,
+    /// Changes left out because another project owns the object.
+    pub outside_project: usize,
 }
 
 /// A check without a safe fix, as the refusal lists it.
@@ -211,13 +224,59 @@ pub fn plan(d: &FixDiscovery, o: &FixOptions) -> Result<FixPlan, PlanError> {
             other => unreachable!("{other} passed refuse()"),
         }
     }
+    let (operations, left, outside_project) = match &o.project {
+        None => (b.ops, b.left, 0),
+        Some(p) => {
+            let n = b.ops.len() + b.left.len();
+            let ops: Vec<Operation> = b
+                .ops
+                .into_iter()
+                .filter(|op| owner(&ix, op) == Some(p))
+                .collect();
+            let left: Vec<Left> = b
+                .left
+                .into_iter()
+                .filter(|l| left_owner(&ix, l) == Some(p))
+                .collect();
+            let outside = n - ops.len() - left.len();
+            (ops, left, outside)
+        }
+    };
     Ok(FixPlan {
         discovery_digest: digest(d),
         checks: o.checks.clone(),
         target_mtu: d.settings.mtu.geneve(),
-        operations: b.ops,
-        left: b.left,
+        operations,
+        left,
+        project: o.project.clone(),
+        outside_project,
     })
+}
+
+/// Returns the project owning the object an operation changes.
+fn owner<'a>(ix: &Index<'a>, op: &Operation) -> Option<&'a String> {
+    match op {
+        Operation::SetDns(s) => ix.subnets.get(s.subnet_id.as_str()).map(|x| &x.project_id),
+        Operation::AddRule(r) => ix.groups.get(r.group_id.as_str()).map(|x| &x.project_id),
+        Operation::LowerMtu(m) => ix
+            .networks
+            .get(m.network_id.as_str())
+            .map(|x| &x.project_id),
+    }
+}
+
+/// Returns the project owning a violation left unfixed (a subnet or a port).
+fn left_owner<'a>(ix: &Index<'a>, l: &Left) -> Option<&'a String> {
+    ix.subnets
+        .get(l.resource.as_str())
+        .map(|s| &s.project_id)
+        .or_else(|| {
+            ix.inv
+                .ports
+                .iter()
+                .find(|p| p.id == l.resource)
+                .map(|p| &p.project_id)
+        })
 }
 
 #[derive(Default)]
@@ -462,8 +521,10 @@ mod tests {
             ],
             ..Inventory::default()
         };
-        let mut settings = Settings::default();
-        settings.dns_servers = vec!["192.0.2.53".into()];
+        let settings = Settings {
+            dns_servers: vec!["192.0.2.53".into()],
+            ..Settings::default()
+        };
         FixDiscovery {
             inventory,
             settings,
@@ -471,7 +532,7 @@ mod tests {
     }
 
     fn all() -> FixOptions {
-        FixOptions::new(&[], true, &[])
+        FixOptions::new(&[], true, &[], None)
     }
 
     fn keys(p: &FixPlan) -> Vec<String> {
@@ -515,7 +576,7 @@ mod tests {
 
     #[test]
     fn only_the_checks_asked_for() {
-        let o = FixOptions::new(&["networks_mtu_size_check".into()], false, &[]);
+        let o = FixOptions::new(&["networks_mtu_size_check".into()], false, &[], None);
         let p = plan(&cloud(), &o).unwrap();
         assert_eq!(keys(&p), ["ovs-fix/mtu/gre", "ovs-fix/mtu/legacy"]);
         assert!(p.left.is_empty());
@@ -528,6 +589,7 @@ mod tests {
             ],
             false,
             &[],
+            None,
         );
         assert_eq!(
             twice.checks,
@@ -545,6 +607,7 @@ mod tests {
             &["subnets_without_dns_nameservers_check".into()],
             false,
             &["2001:db8::53".into(), "198.51.100.53".into()],
+            None,
         );
         let p = plan(&d, &o).unwrap();
         let Operation::SetDns(s) = &p.operations[0] else {
@@ -591,6 +654,7 @@ mod tests {
                 ],
                 false,
                 &[],
+                None,
             ),
         )
         .unwrap_err();
@@ -600,11 +664,11 @@ mod tests {
         assert_eq!(m[0].check, "routers_internal_mtu_check");
         assert!(m[0].why.contains("design choice") && !m[0].remediation.is_empty());
         assert!(matches!(
-            plan(&d, &FixOptions::new(&["nope_check".into()], false, &[])),
+            plan(&d, &FixOptions::new(&["nope_check".into()], false, &[], None)),
             Err(PlanError::Unknown(u)) if u == ["nope_check"]
         ));
         assert_eq!(
-            plan(&d, &FixOptions::new(&[], false, &[])),
+            plan(&d, &FixOptions::new(&[], false, &[], None)),
             Err(PlanError::NoChecks)
         );
         let mut small = d.clone();
@@ -613,6 +677,44 @@ mod tests {
             plan(&small, &all()),
             Err(PlanError::Undecided { check, .. }) if check == "networks_mtu_size_check"
         ));
+    }
+
+    #[test]
+    fn a_project_scope_changes_only_that_projects_objects() {
+        let mut d = cloud();
+        // The shared group and the GRE network belong to another project.
+        for g in &mut d.inventory.security_groups {
+            if g.id == "shared" {
+                g.project_id = "p-other".into();
+            }
+        }
+        for n in &mut d.inventory.networks {
+            if n.id == "gre" {
+                n.project_id = "p-other".into();
+            }
+        }
+        for p in &mut d.inventory.ports {
+            if p.id == "p-bare" {
+                p.project_id = "p-other".into();
+            }
+        }
+        let mine = FixOptions::new(&[], true, &[], Some("p-test".into()));
+        let p = plan(&d, &mine).unwrap();
+        assert_eq!(
+            keys(&p),
+            [
+                "ovs-fix/dns/s-legacy",
+                "ovs-fix/rule/v4only/egress-IPv6-udp-547-::/0",
+                "ovs-fix/rule/stateless/ingress-IPv4-udp-68-10.0.3.0/24",
+                "ovs-fix/mtu/legacy",
+            ]
+        );
+        assert!(p.left.is_empty());
+        assert_eq!(p.outside_project, 3);
+        let none = FixOptions::new(&[], true, &[], Some("p-nobody".into()));
+        let p = plan(&d, &none).unwrap();
+        assert!(p.operations.is_empty() && p.left.is_empty());
+        assert_eq!(p.outside_project, 7);
     }
 
     #[test]
