@@ -336,3 +336,30 @@ fn a_drifted_plan_is_refused_and_a_named_foreign_port_is_a_journaled_decision() 
             .contains(&(ObjKind::Port, ids.user_vm_port.clone()))
     );
 }
+
+#[test]
+fn a_cluster_still_on_kuryr_fails_the_precheck_and_nothing_is_deleted() {
+    let cfg = lab::LabConfig {
+        migrated: false,
+        ..config()
+    };
+    let rig = Rig::start(cfg);
+    let out = cleanup(&rig, "run", &[], None);
+    assert_eq!(
+        code(&out),
+        5,
+        "the precheck's exit code: {}",
+        describe(&out)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("network-type-ovnk"), "{}", describe(&out));
+    assert!(
+        text.contains("finish the migration first"),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(removals(&rig), Default::default(), "nothing was sent");
+    let j = Journal::open_read(&journal_dir(&rig.state).unwrap()).unwrap();
+    let e = read_cleanup(&j).unwrap_err();
+    assert!(e.contains("never journaled its snapshot"), "{e}");
+}
