@@ -72,6 +72,21 @@ fn the_cleanup_removes_exactly_its_plan_and_leaves_every_other_object_unchanged(
     let j = Journal::open_read(&dir).unwrap();
     let rec = read_cleanup(&j).unwrap();
     assert!(rec.sealed, "the run is sealed as completed");
+    // What the journal says the run deleted (for the restore): every
+    // selected deletion but the ports that go with their owner.
+    let want: steps::kuryr::cleanup::restore::Deleted = rec
+        .selection
+        .delete
+        .iter()
+        .filter(|e| !(e.implicit && e.kind == ObjKind::Port))
+        .map(|e| (e.kind, e.id.clone()))
+        .collect();
+    assert_eq!(rec.deleted, want);
+    assert_eq!(
+        rec.done.len(),
+        rec.graph.nodes.len(),
+        "every operation done"
+    );
     assert_eq!(rec.plan_digest, plan["plan_digest"].as_str().unwrap());
     let after = world(&rig);
 
