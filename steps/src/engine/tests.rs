@@ -25,6 +25,8 @@ struct World {
     act_ms: u64,
     /// `start:<name>` and `end:<name>` of every effect, in order.
     log: Mutex<Vec<String>>,
+    /// Observations made by [`Once`].
+    observes: AtomicUsize,
 }
 
 struct SetFlag {
@@ -664,4 +666,65 @@ async fn a_failed_step_stops_its_dependents_and_a_cycle_is_reported() {
     );
     assert_eq!(w.calls.lock().unwrap()["z"], 1, "what does not wait runs");
     assert_eq!(s.counts.remaining, 2);
+}
+
+/// An effect that never waits after acting.
+struct Once;
+
+impl Step for Once {
+    type Cx = World;
+    type Observation = bool;
+    fn spec(&self) -> OperationSpec {
+        OperationSpec {
+            op: OpId("once".into()),
+            step: "T".into(),
+            action: "set".into(),
+            target: "once".into(),
+            idempotency_key: "once".into(),
+        }
+    }
+    async fn observe(&self, w: &World) -> Result<bool, StepError> {
+        w.observes.fetch_add(1, Ordering::SeqCst);
+        Ok(w.flags.lock().unwrap().contains_key("once"))
+    }
+}
+
+impl Effect for Once {
+    type Params = ();
+    fn params(&self, _: &bool) {}
+    fn classify(&self, live: &bool, _intent: Option<&()>) -> Verdict {
+        if *live {
+            Verdict::Done("set".into())
+        } else {
+            Verdict::NotDone("unset".into())
+        }
+    }
+    async fn act(&self, w: &World, _: &()) -> Result<Applied, StepError> {
+        w.flags.lock().unwrap().insert("once".into(), true);
+        Ok(Applied {
+            http_status: Some(204),
+            observed: Value::Null,
+        })
+    }
+    fn settles(&self) -> bool {
+        false
+    }
+}
+
+#[tokio::test]
+async fn an_effect_that_never_settles_is_not_observed_again_after_acting() {
+    let tmp = tempfile::tempdir().unwrap();
+    let j = journal(tmp.path());
+    let w = World::default();
+    let s = go(vec![effect(Once)], &w, &j).await;
+    assert_eq!(s.outcome, RunOutcome::Completed);
+    assert_eq!(w.observes.load(Ordering::SeqCst), 1, "only before acting");
+    assert_eq!(
+        names(&j),
+        [
+            "ObservationRecorded",
+            "OperationIntended",
+            "OperationSucceeded"
+        ]
+    );
 }
