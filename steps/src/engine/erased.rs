@@ -65,6 +65,8 @@ pub trait ErasedEffect<Cx>: Send + Sync {
     fn compensated_by(&self) -> Option<String>;
     /// Returns whether a stop inside this operation's span runs the compensation at once.
     fn compensate_on_stop(&self) -> bool;
+    /// Returns whether it may wait after acting (see [`Effect::settles`]).
+    fn settles(&self) -> bool;
 }
 
 /// Returns `value` decoded as `T`, or a message naming what did not decode.
@@ -218,5 +220,8 @@ impl<S: Effect> ErasedEffect<S::Cx> for EffectBox<S> {
     }
     fn compensate_on_stop(&self) -> bool {
         self.0.step.compensate_on_stop()
+    }
+    fn settles(&self) -> bool {
+        self.0.step.settles()
     }
 }
