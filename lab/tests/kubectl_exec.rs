@@ -24,8 +24,9 @@ mod common;
 use common::{kubectl, kubectl_binary};
 
 /// Commands: `echo ARGS…`, `fail-with N` (stderr, exit N), `cat` (stdin to
-/// stdout), `spam N` (N bytes), `hang` (never ends), `whoami` (prints the
-/// pod and container), anything else cannot run.
+/// stdout), `spam N` (N bytes), `hang` (never ends), `quiet-s N` (silent
+/// for N seconds, then `done`), `whoami` (prints the pod and container),
+/// anything else cannot run.
 struct Toy;
 
 impl ExecHandler for Toy {
@@ -59,6 +60,11 @@ impl ExecHandler for Toy {
                     ExecEnd::Exited(0)
                 }
                 ["hang", ..] => futures::future::pending().await,
+                ["quiet-s", n] => {
+                    tokio::time::sleep(Duration::from_secs(n.parse().unwrap_or(0))).await;
+                    io.out.stdout("done\n").await;
+                    ExecEnd::Exited(0)
+                }
                 ["whoami"] => {
                     io.out
                         .stdout(format!("{}/{} {}\n", req.namespace, req.pod, req.container))
@@ -249,6 +255,25 @@ async fn output_is_bounded_and_deadlines_hold() -> Result<()> {
         "{text}"
     );
     assert!(!text.contains("hunter2"), "{text}");
+    Ok(())
+}
+
+/// A command silent for longer than the client's read timeout still ends
+/// well: the client's pings (every 5 s) are answered, so the connection
+/// reads something in time. Without them the read timeout would cut it.
+#[tokio::test]
+async fn silent_commands_outlive_the_read_timeout() -> Result<()> {
+    let f = start().await?;
+    let client = steps::kube::connect(&ClientOptions {
+        kubeconfig: Some(f.kubeconfig.clone()),
+        timeout: Some(Duration::from_secs(7)),
+        ..Default::default()
+    })
+    .await?;
+    let out = client
+        .exec("toys", "toy-0", None, &["quiet-s", "9"], T)
+        .await?;
+    assert_eq!(out.stdout_text(), "done\n");
     Ok(())
 }
 
