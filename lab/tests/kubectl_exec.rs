@@ -277,6 +277,27 @@ async fn silent_commands_outlive_the_read_timeout() -> Result<()> {
     Ok(())
 }
 
+/// A server that does not close after the status: the client answers with
+/// what it has shortly after the status, not at its deadline.
+#[tokio::test]
+async fn the_status_ends_the_exec_even_without_a_close() -> Result<()> {
+    let f = start().await?;
+    f.backends.set_no_close(true);
+    let out = f
+        .client
+        .exec(
+            "toys",
+            "toy-0",
+            None,
+            &["fail-with", "6"],
+            Duration::from_secs(120),
+        )
+        .await?;
+    assert_eq!(out.exit_code, 6);
+    assert_eq!(out.stderr_text(), "failing with 6\n");
+    Ok(())
+}
+
 #[tokio::test]
 async fn refusals_say_what_is_wrong() -> Result<()> {
     let f = start().await?;
@@ -318,6 +339,10 @@ async fn refusals_say_what_is_wrong() -> Result<()> {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("runs no process"), "{err}");
+    assert!(
+        !err.is_retryable(),
+        "a lab without the backend is not a blip: {err}"
+    );
 
     let err = c
         .exec("toys", "toy-0", None, &["mysqlx", "-pSECRET-pw"], T)
