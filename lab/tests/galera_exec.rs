@@ -501,6 +501,32 @@ async fn real_galera_backs_up_through_exec_and_the_simulation_agrees() -> Result
     // galera.sh seeds 200 networks and 1000 ports: a real dump is large.
     assert!(size > 50_000, "{size}");
 
+    // kubectl, the second client, reads the real members too; pod 1 is member 2.
+    let out = kubectl(
+        &f.kubeconfig,
+        &[
+            "exec",
+            "-n",
+            NS,
+            "mariadb-server-1",
+            "-c",
+            "mariadb",
+            "--",
+            "mariadb",
+            DEFAULTS,
+            "-N",
+            "-B",
+            "-e",
+            "SHOW GLOBAL VARIABLES LIKE 'wsrep_node_name'",
+        ],
+    )
+    .await?;
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "wsrep_node_name\tmember-2\n"
+    );
+
     let sim = start(GaleraBackend::Simulated).await?;
     let (simulated, _, _) = backup_sequence(&sim, "neutron-ovs-ovn-migration-sim.sql").await?;
     assert_eq!(simulated, real, "the simulation differs from MariaDB");
