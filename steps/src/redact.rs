@@ -19,6 +19,10 @@
 //!   renders a ±2-line snippet, and serde messages quote values such as
 //!   `invalid type: string "…"`), and in a kubeconfig or clouds.yaml that
 //!   text may be a token or a password.
+//! * [`ini_secrets`] masks the value of every INI option whose name says it
+//!   is a secret (`password`, `secret`, `token`, `credential`, `key` but not
+//!   an id), for config files kept whole (the cleanup's snapshot of
+//!   `kuryr.conf`): the journal is read by auditors and exported.
 //! * [`chain`] writes an error and each of its sources, so a cause such as
 //!   "No space left on device" is never dropped when an error is turned into
 //!   text (the journal recorder does this to share one failure among a group).
@@ -136,6 +140,42 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
+/// Returns `ini` with the value of every secret-looking option replaced by
+/// [`REDACTED`]; every other line is kept as it is.
+pub fn ini_secrets(ini: &str) -> Cow<'_, str> {
+    fn secret_name(name: &str) -> bool {
+        let n = name.trim().to_ascii_lowercase();
+        let id = n.ends_with("_id") || n.ends_with("_name") || n.ends_with("_file");
+        !id && ["password", "passwd", "secret", "token", "credential", "key"]
+            .iter()
+            .any(|w| n.contains(w))
+    }
+    let mut changed = false;
+    let lines: Vec<Cow<'_, str>> = ini
+        .split_inclusive('\n')
+        .map(|line| {
+            let body = line.trim_start();
+            if body.starts_with('#') || body.starts_with(';') || body.starts_with('[') {
+                return Cow::Borrowed(line);
+            }
+            match line.split_once(['=', ':']) {
+                Some((name, value)) if secret_name(name) && !value.trim().is_empty() => {
+                    changed = true;
+                    let sep = &line[name.len()..name.len() + 1];
+                    let end = if line.ends_with('\n') { "\n" } else { "" };
+                    Cow::Owned(format!("{name}{sep} {REDACTED}{end}"))
+                }
+                _ => Cow::Borrowed(line),
+            }
+        })
+        .collect();
+    if changed {
+        Cow::Owned(lines.concat())
+    } else {
+        Cow::Borrowed(ini)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,5 +242,29 @@ mod tests {
             chain(&e),
             "access the journal database at /j: No space left on device (os error 28)"
         );
+    }
+
+    #[test]
+    fn ini_secrets_masks_secret_options_and_keeps_the_rest() {
+        let ini = "[neutron]\nauth_url = https://keystone:5000/v3\npassword = s3cr3t-pw\nproject_id = p1\n\
+                   application_credential_secret=abc123\n# password = in a comment\n\
+                   [kubernetes]\napi_key: tok-xyz\nssl_key_file = /etc/k.pem\nempty_token =\n";
+        let out = ini_secrets(ini);
+        assert!(!out.contains("s3cr3t-pw"), "{out}");
+        assert!(!out.contains("abc123"), "{out}");
+        assert!(!out.contains("tok-xyz"), "{out}");
+        assert!(out.contains("password = ***\n"), "{out}");
+        assert!(out.contains("api_key: ***\n"), "{out}");
+        for kept in [
+            "auth_url = https://keystone:5000/v3\n",
+            "project_id = p1\n",
+            "# password = in a comment\n",
+            "ssl_key_file = /etc/k.pem\n",
+            "empty_token =\n",
+        ] {
+            assert!(out.contains(kept), "{kept:?} lost: {out}");
+        }
+        let plain = "[neutron]\nproject = p\n";
+        assert!(matches!(ini_secrets(plain), Cow::Borrowed(_)));
     }
 }

@@ -51,10 +51,10 @@ where
 /// Every workflow whose journals can be replayed, one line each.
 pub const WORKFLOWS: &[Entry] = &[
     entry::<crate::kuryr::migrate::Session>(),
-    // entry::<crate::kuryr::cleanup::…>(), "kuryr-cleanup"
-    // entry::<crate::kuryr::restore::…>(), "kuryr-restore"
-    // entry::<crate::ovs::fix::…>(), "ovs-fix"
-    // entry::<crate::ovs::prepare::…>(), "ovs-prepare"
+    entry::<crate::kuryr::cleanup::run::CleanupSession>(),
+    entry::<crate::kuryr::cleanup::restore_run::RestoreSession>(),
+    entry::<crate::ovs::fix::FixSession>(),
+    entry::<crate::ovs::prepare::PrepareSession>(),
 ];
 
 /// Returns the entry of the workflow named `name`.

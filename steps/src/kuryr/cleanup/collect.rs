@@ -89,10 +89,10 @@ pub async fn read_kubernetes(kc: &KubeClient) -> Result<KubeSide, CollectError> 
     .await?
     .ok_or(CollectError::NoKuryrConfig)?;
     let kuryr_config = KuryrConfig::from_configmap(&cm)?;
-    let kuryr_conf = cm["data"]["kuryr.conf"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    // Kept for the record, never a secret in it: the snapshot is journaled.
+    let kuryr_conf =
+        crate::redact::ini_secrets(cm["data"]["kuryr.conf"].as_str().unwrap_or_default())
+            .into_owned();
 
     let (kns, kps, klbs, knps, services, pods, nps) = tokio::try_join!(
         kube::list_all(kc, Kind::KuryrNetwork, None, None),

@@ -205,7 +205,8 @@ pub struct Snapshot {
     pub project_id: String,
     /// Octavia's highest API version (tags need 2.5).
     pub octavia_version: (u32, u32),
-    /// The `kuryr.conf` text of `kuryr-config`, verbatim.
+    /// The `kuryr.conf` text of `kuryr-config`, its secret options masked
+    /// ([`crate::redact::ini_secrets`]).
     pub kuryr_conf: String,
     /// The IDs `kuryr.conf` names.
     pub kuryr_config: KuryrConfig,
