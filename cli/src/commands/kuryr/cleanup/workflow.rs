@@ -22,6 +22,10 @@ impl CliWorkflow for CleanupSession {
         &self.cluster_id
     }
 
+    fn anchor_client(&self) -> Option<&steps::kube::KubeClient> {
+        Some(&self.kube)
+    }
+
     fn show_plan(plan: &CleanupPlan) -> (Value, String) {
         show_plan(plan)
     }
