@@ -103,6 +103,15 @@ pub static KINDS: &[Kind] = &[
     row(
         "apps",
         "v1",
+        "statefulsets",
+        "StatefulSet",
+        true,
+        true,
+        &["sts"],
+    ),
+    row(
+        "apps",
+        "v1",
         "deployments",
         "Deployment",
         true,

@@ -8,13 +8,15 @@
 //! the OpenAPI documents kubectl validates and patches with, [`validation`]
 //! `fieldValidation`, [`strategic`] strategic merge patch, [`protobuf`] the
 //! protobuf request bodies kubectl sends for built-in kinds, [`crd`] the
-//! kinds CustomResourceDefinitions add, [`scale`] the scale subresource, and
-//! `dryrun.rs` `dryRun=All`.
+//! kinds CustomResourceDefinitions add, [`scale`] the scale subresource,
+//! `dryrun.rs` `dryRun=All`, and [`exec`] `pods/exec` over the WebSocket
+//! channel protocol.
 
 pub mod crd;
 pub mod discovery;
 mod dryrun;
 pub mod error;
+pub mod exec;
 pub mod kinds;
 pub mod kubeconfig;
 pub mod openapi;

@@ -33,6 +33,13 @@ pub static COLUMNS: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "statefulsets.apps",
+        &[
+            ("Replicas", "spec/replicas"),
+            ("Ready", "status/readyReplicas"),
+        ],
+    ),
+    (
         "networks.config.openshift.io",
         &[
             ("Type", "status/networkType"),

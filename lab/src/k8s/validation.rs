@@ -61,6 +61,7 @@ fn typed(k: &Kind, v: &Value) -> Option<Result<Value, String>> {
         ("", "Event") => round_trip::<core::v1::Event>(v),
         ("networking.k8s.io", "NetworkPolicy") => round_trip::<networking::v1::NetworkPolicy>(v),
         ("apps", "DaemonSet") => round_trip::<apps::v1::DaemonSet>(v),
+        ("apps", "StatefulSet") => round_trip::<apps::v1::StatefulSet>(v),
         ("apps", "Deployment") => round_trip::<apps::v1::Deployment>(v),
         ("coordination.k8s.io", "Lease") => round_trip::<coordination::v1::Lease>(v),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => {

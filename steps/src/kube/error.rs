@@ -173,6 +173,75 @@ pub enum KubeError {
         /// How many times it was tried.
         attempts: u32,
     },
+    /// A command run in a pod (`pods/exec`) has no usable outcome.
+    #[error("exec `{program}` in pod {target}: {problem}")]
+    Exec {
+        /// The program (`argv[0]` only: the arguments may carry a password).
+        program: String,
+        /// `namespace/pod`, with the container when one was named.
+        target: String,
+        /// What went wrong, with what to do.
+        problem: ExecProblem,
+    },
+}
+
+/// Why an exec gave no exit code; each message says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ExecProblem {
+    /// The argv was empty.
+    #[error("no command was given (a bug in the caller)")]
+    NoCommand,
+    /// No exit status arrived in time.
+    #[error(
+        "no exit status after {0:?}; the command may still be running in the container: \
+         check the pod (`kubectl exec`) before retrying"
+    )]
+    TimedOut(std::time::Duration),
+    /// The stream ended without a status.
+    #[error(
+        "the stream ended without an exit status, so whether the command ran is unknown; \
+         check the pod (`kubectl exec`) before retrying"
+    )]
+    NoStatus,
+    /// The connection failed after the upgrade.
+    #[error(
+        "the connection failed while the command ran ({0}); its outcome is unknown: \
+         check the pod before retrying"
+    )]
+    Connection(String),
+    /// The command printed more than the bound on one stream.
+    #[error(
+        "the command wrote more than {limit} bytes to {stream}; it was cut off and may still be \
+         running: write large output to a file in the pod instead"
+    )]
+    OutputTooLarge {
+        /// `stdout` or `stderr`.
+        stream: &'static str,
+        /// The bound, in bytes.
+        limit: usize,
+    },
+    /// The server sent a message the protocol does not have.
+    #[error("the server broke the exec protocol: {0}; is this a Kubernetes API server?")]
+    BadFrame(String),
+    /// The error channel held something other than a valid `Status`.
+    #[error("the exit status could not be read: {0}")]
+    BadStatus(String),
+    /// The command could not be run (no such container, executable not found…).
+    #[error(
+        "the command could not run: {reason}: {message}; check the pod, its container and the command"
+    )]
+    Failed {
+        /// The Status reason (`InternalError`, `BadRequest`…).
+        reason: String,
+        /// The server's message (secrets redacted).
+        message: String,
+    },
+    /// Stdin was given but the server speaks only v4, which cannot end it.
+    #[error(
+        "the server speaks only v4.channel.k8s.io, which cannot close stdin; pass the input \
+         another way (an argument or a file in the pod)"
+    )]
+    StdinNeedsV5,
 }
 
 impl KubeError {
@@ -182,6 +251,11 @@ impl KubeError {
             KubeError::Api { code, .. } => classify_status(*code),
             KubeError::Unreachable { .. } | KubeError::Transport { .. } => ErrorKind::Retryable,
             KubeError::FinalizerContended { .. } => ErrorKind::Conflict,
+            KubeError::Exec {
+                problem:
+                    ExecProblem::TimedOut(_) | ExecProblem::NoStatus | ExecProblem::Connection(_),
+                ..
+            } => ErrorKind::Retryable,
             _ => ErrorKind::Other,
         }
     }
