@@ -1,8 +1,9 @@
 //! `ovn-migrate ovs …`: preparing an OpenStack cloud whose Neutron runs
-//! ML2/OVS for ML2/OVN (`spec/ovs-to-ovn.md`). Only `assess` exists so far:
-//! read-only, not journaled yet; `fix` and `prepare` come with the new engine.
+//! ML2/OVS for ML2/OVN (`spec/ovs-to-ovn.md`): `assess` (read-only, not
+//! journaled) and `prepare` (a journaled workflow on the engine).
 
 pub mod assess;
+pub mod prepare;
 
 use clap::Subcommand;
 
@@ -13,11 +14,13 @@ use crate::error::Result;
 #[derive(Debug, Subcommand)]
 pub enum OvsCommand {
     Assess(assess::AssessArgs),
+    Prepare(Box<prepare::PrepareArgs>),
 }
 
 /// Runs an `ovs` subcommand.
 pub fn run(cmd: OvsCommand, ctx: &Context) -> Result<i32> {
     match cmd {
         OvsCommand::Assess(args) => assess::run(args, ctx),
+        OvsCommand::Prepare(args) => prepare::run(*args, ctx),
     }
 }

@@ -64,6 +64,50 @@ pub fn sql(statement: &str) -> Vec<String> {
         .collect()
 }
 
+/// [`Exec`] over the Kubernetes exec protocol (`crate::kube::exec`).
+pub struct KubeExec {
+    pub client: crate::kube::KubeClient,
+    /// Longest time of one command.
+    pub timeout: std::time::Duration,
+    /// Longest time of `mariadb-dump`.
+    pub dump_timeout: std::time::Duration,
+}
+
+impl Exec for KubeExec {
+    fn run<'a>(
+        &'a self,
+        namespace: &'a str,
+        pod: &'a str,
+        container: &'a str,
+        argv: &'a [String],
+    ) -> BoxFuture<'a, Result<ExecOut, StepError>> {
+        Box::pin(async move {
+            let args: Vec<&str> = argv.iter().map(String::as_str).collect();
+            let timeout = if args.first() == Some(&"mariadb-dump") {
+                self.dump_timeout
+            } else {
+                self.timeout
+            };
+            match self
+                .client
+                .exec(namespace, pod, Some(container), &args, timeout)
+                .await
+            {
+                Ok(out) => Ok(ExecOut {
+                    stdout: out.stdout_text(),
+                    stderr: out.stderr_text(),
+                    status: out.exit_code,
+                }),
+                Err(e) => Err(StepError {
+                    retryable: e.is_retryable(),
+                    http_status: None,
+                    message: crate::redact::text(&e.to_string()).into_owned(),
+                }),
+            }
+        })
+    }
+}
+
 #[cfg(test)]
 pub mod fake {
     //! A scripted [`Exec`]: answers from a function of (pod, argv), and

@@ -29,7 +29,7 @@ use crate::engine::{ErasedStep, StepError, check, effect, wait};
 use crate::kube::{KubeClient, KubeError, ObjectRef};
 use crate::openstack::OpenStack;
 
-pub use exec::{Exec, ExecOut};
+pub use exec::{Exec, ExecOut, KubeExec};
 pub use gate::{LeaseGate, lease_gate, open_desync};
 pub use plan::{Action, Discovery, Operation, Plan, PlanError, PrepareOptions};
 pub use session::{PrepareError, PrepareSession, WORKFLOW};
