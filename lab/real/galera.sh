@@ -1,9 +1,16 @@
 #!/bin/bash
 # galera.sh - a real three-member MariaDB Galera cluster on 127.0.0.1, from Debian 12's
-# packages, as the fixture of the `ovs prepare` database backup (not in CI yet).
+# packages, as the fixture of the `ovs prepare` database backup (scripts/test.sh starts it
+# for the tests with the `lab/real-galera` feature; the lab's mariadb-server pods run their
+# exec commands against these members: pod N-1 <-> member N).
 #
 #   bash galera.sh up       install (if needed, as root), wipe state, bootstrap member 1
-#                           with --wsrep-new-cluster, join 2 and 3 (rsync SST), seed `neutron`
+#                           with --wsrep-new-cluster, join 2 and 3 (rsync SST), seed `neutron`.
+#                           Idempotent: when all three members already run, are Synced in a
+#                           Primary cluster of 3 and hold `neutron`, it says so and changes
+#                           nothing (members left desynced are resynced first); anything
+#                           else (some members down, another cluster size) is torn down and
+#                           rebuilt. `up --fresh` always rebuilds.
 #   bash galera.sh status   each member's wsrep_* state
 #   bash galera.sh down     stop the members this script started (by their PID files)
 #
@@ -120,6 +127,30 @@ if [ -n "$MISSING" ]; then
         || { tail -20 /tmp/galera-apt.log; exit 1; }
 fi
 [ "$(id -u)" = 0 ] || { echo "[galera.sh] up needs root (to run the members as mysql)" >&2; exit 1; }
+
+healthy() {  # all members running, Synced, Primary, size 3, neutron present
+    local n
+    for n in $MEMBERS; do
+        [ -S "$DIR/n$n/mysqld.sock" ] || return 1
+        kill -0 "$(cat "$DIR/n$n/mysqld.pid" 2>/dev/null || echo 0)" 2>/dev/null || return 1
+        [ "$(state "$n" wsrep_cluster_status)" = Primary ] || return 1
+        [ "$(state "$n" wsrep_cluster_size)" = 3 ] || return 1
+    done
+    [ "$(sql 1 "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'neutron'" 2>/dev/null)" = 1 ]
+}
+
+if [ "${2:-}" != "--fresh" ] && healthy; then
+    for n in $MEMBERS; do
+        if [ "$(sql "$n" "SELECT @@GLOBAL.wsrep_desync" 2>/dev/null)" = 1 ]; then
+            log "member $n was left desynced: SET GLOBAL wsrep_desync = OFF"
+            sql "$n" "SET GLOBAL wsrep_desync = OFF"
+        fi
+        wait_synced "$n" "$(now)"
+    done
+    log "already up: 3 members Synced in a Primary cluster of 3 under $DIR (use 'up --fresh' to rebuild)"
+    status
+    exit 0
+fi
 
 T_ALL=$(now)
 stop_all

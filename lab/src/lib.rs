@@ -8,11 +8,13 @@
 //!   follow the real services (the conformance suite is their specification).
 //! * [`scenario`]: seeded generators of Kuryr clusters and OVS-era clouds.
 //! * [`faults`]: fault injection and per-object call accounting, on every server.
+//! * [`galera`]: the MariaDB Galera StatefulSet whose pods answer exec (real MariaDB or simulated).
 //! * [`Lab`] (in `lab.rs`): starts all of it and writes a kubeconfig and a clouds.yaml.
 //! * [`OvsLab`] (in `ovs_lab.rs`): the OVS-era cloud and its OpenStackDeployment, for the `ovs` workflow.
 
 pub mod controllers;
 pub mod faults;
+pub mod galera;
 pub mod k8s;
 mod lab;
 pub mod openstack;
