@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, Subcommand};
 use steps::kube::ClientOptions;
 use steps::kuryr::migrate::{MigrationOptions, Session};
 use steps::openstack::CloudConfig;
@@ -24,7 +24,10 @@ use crate::state;
 /// runs the migration phase with its journal, and tells you how to inspect
 /// the result. Touches nothing outside this machine.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct DemoArgs {
+    #[command(subcommand)]
+    pub command: Option<DemoCommand>,
     /// Application namespaces in the simulated cluster.
     #[arg(long, default_value_t = 20)]
     pub namespaces: usize,
@@ -36,8 +39,17 @@ pub struct DemoArgs {
     pub seed: u64,
 }
 
+/// The `demo` subcommands (without one: the Kuryr migration).
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    Ovs(super::demo_ovs::DemoOvsArgs),
+}
+
 /// Runs `demo`.
 pub fn run(args: DemoArgs, ctx: &Context) -> Result<i32> {
+    if let Some(DemoCommand::Ovs(a)) = args.command {
+        return super::demo_ovs::run(a, ctx);
+    }
     let cfg = lab::LabConfig {
         seed: args.seed,
         namespaces: args.namespaces,

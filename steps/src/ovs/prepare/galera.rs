@@ -159,7 +159,7 @@ fn pod_ready(pod: &Value) -> bool {
 pub async fn read_member(cx: &PrepareCx, pod: &str) -> Result<BTreeMap<String, String>, StepError> {
     let mut vars = BTreeMap::new();
     for q in [STATUS, DESYNC_VAR] {
-        let argv = sql(q);
+        let argv = sql(cx.mysql_defaults.as_deref(), q);
         let out = cx.exec.run(NAMESPACE, pod, CONTAINER, &argv).await?;
         vars.extend(parse_vars(
             &out.ok(&format!("read the wsrep status of {pod}"))?,

@@ -44,6 +44,8 @@ pub struct PrepareCx {
     pub exec: Arc<dyn Exec>,
     /// The OpenStackDeployment.
     pub deployment: ObjectRef,
+    /// The MariaDB client options file in the `mariadb` container (`None`: the client's defaults).
+    pub mysql_defaults: Option<String>,
 }
 
 /// Returns the step of a planned operation.

@@ -24,6 +24,9 @@ pub struct PrepareOptions {
     pub flavor: Option<String>,
     /// Neutron network the canaries are attached to (Nova picks when unset).
     pub network: Option<String>,
+    /// The MariaDB client options file in the `mariadb` container, with the
+    /// admin credentials (`None`: the client's own defaults).
+    pub mysql_defaults_file: Option<String>,
 }
 
 impl Default for PrepareOptions {
@@ -33,6 +36,7 @@ impl Default for PrepareOptions {
             image: None,
             flavor: None,
             network: None,
+            mysql_defaults_file: Some(super::exec::MYSQL_DEFAULTS.into()),
         }
     }
 }

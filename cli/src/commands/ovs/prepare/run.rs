@@ -39,6 +39,11 @@ pub struct RunArgs {
     /// Neutron network of the canaries [default: Nova's choice].
     #[arg(long, value_name = "NETWORK_ID")]
     pub network: Option<String>,
+    /// The MariaDB client options file with the admin credentials, in the
+    /// mariadb container (`none`: the client's defaults)
+    /// [default: /etc/mysql/admin_user.cnf, openstack-helm's].
+    #[arg(long, value_name = "PATH|none")]
+    pub mysql_defaults_file: Option<String>,
     #[command(flatten)]
     pub timing: TimingFlags,
     /// Not needed after a crash (a dead holder's lock is taken over and journaled);
@@ -54,6 +59,7 @@ impl RunArgs {
             || self.image.is_some()
             || self.flavor.is_some()
             || self.network.is_some()
+            || self.mysql_defaults_file.is_some()
     }
 
     /// Returns the options these flags ask for.
@@ -64,6 +70,11 @@ impl RunArgs {
             image: self.image.clone(),
             flavor: self.flavor.clone(),
             network: self.network.clone(),
+            mysql_defaults_file: match self.mysql_defaults_file.as_deref() {
+                None => d.mysql_defaults_file,
+                Some("none") => None,
+                Some(p) => Some(p.to_string()),
+            },
         }
     }
 }
