@@ -495,6 +495,10 @@ pub fn ovs_deployment(cfg: &OvsConfig) -> (Scenario, OvsExpected) {
     // The OpenStackDeployment: VXLAN tenant networks and a 24 h lease.
     b.s.k8s
         .push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "openstack"}}));
+    // Where `ovs fix` (and any ovn-migrate) takes its cluster lease.
+    b.s.k8s.push(
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}}),
+    );
     b.s.k8s.push(json!({"apiVersion": "lcm.mirantis.com/v1alpha1", "kind": "OpenStackDeployment",
         "metadata": {"name": DEPLOYMENT, "namespace": "openstack"},
         "spec": {"openstack_version": "antelope", "preset": "compute", "size": "small",

@@ -20,6 +20,8 @@ use serde::{Deserialize, Serialize};
 pub struct Network {
     pub id: String,
     pub name: String,
+    /// The owner (`ovs fix --project` fixes only one project's objects).
+    pub project_id: String,
     pub mtu: Option<u32>,
     #[serde(rename = "provider:network_type")]
     pub network_type: Option<String>,
@@ -35,6 +37,8 @@ pub struct Network {
 #[serde(default)]
 pub struct Subnet {
     pub id: String,
+    /// The owner.
+    pub project_id: String,
     pub network_id: String,
     pub cidr: String,
     pub ip_version: u8,
@@ -56,6 +60,8 @@ pub struct FixedIp {
 #[serde(default)]
 pub struct Port {
     pub id: String,
+    /// The owner.
+    pub project_id: String,
     pub network_id: String,
     pub device_owner: String,
     pub device_id: String,
@@ -72,6 +78,8 @@ pub struct Port {
 pub struct SecurityGroup {
     pub id: String,
     pub name: String,
+    /// The owner.
+    pub project_id: String,
     /// `None` when the `stateful-security-group` extension is absent (then stateful).
     pub stateful: Option<bool>,
 }
@@ -235,6 +243,7 @@ pub const FIELDS: &[(&str, &[&str])] = &[
         &[
             "id",
             "name",
+            "project_id",
             "mtu",
             "provider:network_type",
             "provider:physical_network",
@@ -246,6 +255,7 @@ pub const FIELDS: &[(&str, &[&str])] = &[
         "subnets",
         &[
             "id",
+            "project_id",
             "network_id",
             "cidr",
             "ip_version",
@@ -258,6 +268,7 @@ pub const FIELDS: &[(&str, &[&str])] = &[
         "ports",
         &[
             "id",
+            "project_id",
             "network_id",
             "device_owner",
             "device_id",
@@ -267,7 +278,7 @@ pub const FIELDS: &[(&str, &[&str])] = &[
             "binding:vnic_type",
         ],
     ),
-    ("security-groups", &["id", "name", "stateful"]),
+    ("security-groups", &["id", "name", "project_id", "stateful"]),
     (
         "security-group-rules",
         &[

@@ -1,8 +1,11 @@
 //! `ovn-migrate ovs …`: preparing an OpenStack cloud whose Neutron runs
-//! ML2/OVS for ML2/OVN (`spec/ovs-to-ovn.md`): `assess` (read-only, not
-//! journaled) and `prepare` (a journaled workflow on the engine).
+//! ML2/OVS for ML2/OVN (`spec/ovs-to-ovn.md`). `assess` is read-only and not
+//! journaled; `fix` applies the safe remediations and `prepare` the
+//! preparation (canaries, DHCP lease, the Neutron database backup), each a
+//! journaled workflow on the engine.
 
 pub mod assess;
+pub mod fix;
 pub mod prepare;
 
 use clap::Subcommand;
@@ -14,6 +17,7 @@ use crate::error::Result;
 #[derive(Debug, Subcommand)]
 pub enum OvsCommand {
     Assess(assess::AssessArgs),
+    Fix(Box<fix::FixCommand>),
     Prepare(Box<prepare::PrepareArgs>),
 }
 
@@ -21,6 +25,7 @@ pub enum OvsCommand {
 pub fn run(cmd: OvsCommand, ctx: &Context) -> Result<i32> {
     match cmd {
         OvsCommand::Assess(args) => assess::run(args, ctx),
+        OvsCommand::Fix(cmd) => fix::run(*cmd, ctx),
         OvsCommand::Prepare(args) => prepare::run(*args, ctx),
     }
 }

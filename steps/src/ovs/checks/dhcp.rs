@@ -73,7 +73,7 @@ pub fn in_scope(ix: &Index<'_>, p: &Port) -> bool {
 }
 
 /// Returns true when a rule's protocol is any or UDP (by name or number).
-fn udp_or_any(r: &SecurityGroupRule) -> bool {
+pub(crate) fn udp_or_any(r: &SecurityGroupRule) -> bool {
     match r.protocol.as_deref() {
         None | Some("") | Some("any") => true,
         Some(p) => p.eq_ignore_ascii_case("udp") || p == "17",
@@ -81,7 +81,7 @@ fn udp_or_any(r: &SecurityGroupRule) -> bool {
 }
 
 /// Returns true when a rule's port range covers `port` (an unset range is every port).
-fn covers_port(r: &SecurityGroupRule, port: u32) -> bool {
+pub(crate) fn covers_port(r: &SecurityGroupRule, port: u32) -> bool {
     match (r.port_range_min, r.port_range_max) {
         (None, _) => true,
         (Some(min), max) => min <= port && port <= max.unwrap_or(min),

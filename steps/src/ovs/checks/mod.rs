@@ -9,7 +9,7 @@
 //! records a check that raises: a check never passes on data it lacks.
 
 mod canary_instances;
-mod dhcp;
+pub(crate) mod dhcp;
 mod dhcp_lease_duration;
 mod networks_mtu_size;
 mod networks_provider_type;
@@ -26,7 +26,7 @@ mod subnets_metadata_port_ip;
 mod subnets_without_dns_nameservers;
 mod subnets_without_enabled_dhcp;
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 mod unsupported_features;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};

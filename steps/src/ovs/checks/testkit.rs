@@ -10,6 +10,7 @@ pub fn net(id: &str, ty: &str, mtu: u32) -> Network {
     Network {
         id: id.into(),
         name: id.into(),
+        project_id: "p-test".into(),
         mtu: Some(mtu),
         network_type: Some(ty.into()),
         ..Network::default()
@@ -20,6 +21,7 @@ pub fn net(id: &str, ty: &str, mtu: u32) -> Network {
 pub fn subnet(id: &str, net: &str, cidr: &str, dhcp: bool, dns: &[&str]) -> Subnet {
     Subnet {
         id: id.into(),
+        project_id: "p-test".into(),
         network_id: net.into(),
         cidr: cidr.into(),
         ip_version: if cidr.contains(':') { 6 } else { 4 },
@@ -33,6 +35,7 @@ pub fn subnet(id: &str, net: &str, cidr: &str, dhcp: bool, dns: &[&str]) -> Subn
 pub fn port(id: &str, net: &str, subnet: &str, owner: &str, sgs: &[&str]) -> Port {
     Port {
         id: id.into(),
+        project_id: "p-test".into(),
         network_id: net.into(),
         device_owner: owner.into(),
         device_id: format!("dev-{id}"),
@@ -82,6 +85,7 @@ pub fn group(id: &str) -> SecurityGroup {
     SecurityGroup {
         id: id.into(),
         name: id.into(),
+        project_id: "p-test".into(),
         stateful: Some(true),
     }
 }
