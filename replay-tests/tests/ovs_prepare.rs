@@ -468,7 +468,7 @@ fn ctrl_c_after_the_desync_resyncs_before_the_process_exits() {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
-    while !status_current(&rig).is_some_and(|op| op == "p4-dump") {
+    while status_current(&rig).is_none_or(|op| op != "p4-dump") {
         if Instant::now() >= deadline || child.try_wait().unwrap().is_some() {
             let _ = child.kill();
             panic!(

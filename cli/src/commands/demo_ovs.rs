@@ -2,8 +2,9 @@
 //! command, on this machine only. Starts the OVS lab (an ML2/OVS Neutron
 //! with a violation of every check, Nova with three compute hosts, MOSK's
 //! OpenStackDeployment and the MariaDB Galera StatefulSet whose pods answer
-//! exec), then runs `ovs assess`, then `ovs prepare` as a journaled run
-//! with `--old-lease-s 0`, and prints a summary of what each did.
+//! exec), then runs `ovs assess`, `ovs fix --all-safe` (journaled), `ovs
+//! assess` again, then `ovs prepare` as a journaled run with
+//! `--old-lease-s 0`, and prints a summary of what each did.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use journal::{Event, Journal};
 use lab::galera::GaleraBackend;
 use steps::kube::{ClientOptions, KubeClient};
 use steps::openstack::{CloudConfig, OpenStack};
+use steps::ovs::fix::FixOptions;
 use steps::ovs::prepare::{Exec, KubeExec, PrepareOptions, PrepareSession};
 use steps::ovs::{CollectOptions, Flags, Settings, collect, read_deployment, report};
 
@@ -35,12 +37,13 @@ pub enum GaleraChoice {
     Simulated,
 }
 
-/// Rehearse `ovs assess` and `ovs prepare` against a simulated MOSK cloud on this machine.
+/// Rehearse `ovs assess`, `fix` and `prepare` against a simulated MOSK cloud on this machine.
 ///
 /// Starts the OVS lab on 127.0.0.1 (Neutron with a violation of every
 /// check, Nova with three compute hosts, the OpenStackDeployment, the Galera
-/// StatefulSet), assesses it, then prepares it (canaries, DHCP lease, the
-/// Neutron database backup) as a journaled run, and prints a summary.
+/// StatefulSet), assesses it, applies the safe fixes, assesses again, then
+/// prepares it (canaries, DHCP lease, the Neutron database backup) as a
+/// journaled run, and prints a summary.
 /// Touches nothing outside this machine.
 #[derive(Debug, Args)]
 pub struct DemoOvsArgs {
@@ -110,8 +113,25 @@ fn demo(ctx: &Context, banner: &str, kubeconfig: PathBuf, clouds: PathBuf) -> Re
     ctx.output.note("\n== 1. ovs assess (read-only)");
     let (failed, critical) = assess(ctx, &kube, cloud.clone(), timeout)?;
 
+    ctx.output.note("\n== 2. ovs fix --all-safe (journaled)");
+    let kc = ctx
+        .block_on(steps::kube::connect(&kube))?
+        .map_err(|e| kube_error(&e))?;
+    let fix = super::ovs::fix::connect::connect_to(
+        ctx,
+        Some(kc),
+        cloud.clone(),
+        Flags::default(),
+        CollectOptions::default(),
+        timeout,
+    )?;
+    let fix_options = FixOptions::new(&[], true, &[], None);
+    let (fix_code, fix_dir) =
+        super::ovs::fix::run::run_unasked(ctx, &fix, &fix_options, &timing.run_timing()?)?;
+    let (after, after_critical) = assess(ctx, &kube, cloud.clone(), timeout)?;
+
     ctx.output
-        .note("\n== 2. ovs prepare --old-lease-s 0 (journaled)");
+        .note("\n== 3. ovs prepare --old-lease-s 0 (journaled)");
     let exec = |kc: &KubeClient| -> Arc<dyn Exec> {
         Arc::new(KubeExec {
             client: kc.clone(),
@@ -135,7 +155,9 @@ fn demo(ctx: &Context, banner: &str, kubeconfig: PathBuf, clouds: PathBuf) -> Re
     let dump = dump_of(&dir).unwrap_or_else(|| "not taken".into());
     ctx.output.note(format!(
         "\n== Summary\n\
-         assess:  {failed} checks failed ({critical} critical): see the table above\n\
+         assess:  {failed} checks failed ({critical} critical) before the fix\n\
+         fix:     exit {fix_code} (1: some violations have no safe automatic fix); journal {fix_dir}\n\
+         \x20        then {after} checks failed ({after_critical} critical): what is left is for people\n\
          prepare: exit {code}; canaries, lease and backup in journal {dir}\n\
          \x20        dump: {dump}\n\
          {banner}\n\
@@ -146,6 +168,7 @@ fn demo(ctx: &Context, banner: &str, kubeconfig: PathBuf, clouds: PathBuf) -> Re
          \x20 after that time completes it; a later migration step asks the same gate.\n\
          Look at the run with:\n  ovn-migrate journal verify {dir}\n  ovn-migrate ovs prepare status --cluster {id}",
         dir = dir.display(),
+        fix_dir = fix_dir.display(),
         id = session.cluster_id
     ));
     Ok(code)

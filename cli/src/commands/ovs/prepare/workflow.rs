@@ -72,17 +72,27 @@ pub fn prepare_error(e: PrepareError) -> CliError {
         PrepareError::Journal(j) => j.into(),
         PrepareError::Plan(p) => CliError::usage(format!("failed to {p}")),
         PrepareError::Lease(l @ LeaseError::Timing { .. }) => CliError::usage(format!(
-            "failed to {}",
-            chain(&l)
+            "failed to {l}"
         ))
-        .with_hint("pass a --request-timeout-s shorter than --lease-s"),
-        PrepareError::Lease(l) => CliError::new(
+        .with_hint("pass a --request-timeout-s shorter than --lease-s, or a longer --lease-s"),
+        PrepareError::Lease(l @ LeaseError::Interrupted { .. }) => {
+            CliError::cluster(ExitCode::INTERRUPTED, format!("failed to {}", chain(&l)))
+                .with_hint("nothing was changed; run the same command again to go on watching")
+        }
+        PrepareError::Lease(l @ LeaseError::Held { .. }) => {
+            CliError::cluster(ExitCode::LOCKED, format!("failed to {}", chain(&l))).with_hint(
+                "wait for the other run to finish; if it died, run again: its lease is taken over \
+                 once it stays unchanged for its whole duration while this tool watches",
+            )
+        }
+        PrepareError::Lease(l @ LeaseError::Api(_)) => CliError::new(
             ErrorKind::Cluster,
-            ExitCode::LOCKED,
+            ExitCode::FAILURE,
             format!("failed to {}", chain(&l)),
         )
         .with_hint(
-            "another ovn-migrate holds the cluster lease (kubectl -n kube-system get lease ovn-migrate -o yaml); wait for it, then run again",
+            "the cluster lease is the coordination.k8s.io/v1 Lease kube-system/ovn-migrate: \
+             check that the namespace exists and this kubeconfig may create and update Leases there",
         ),
         PrepareError::Run(r) => run_error(r),
         PrepareError::Cluster(m) => CliError::new(
