@@ -174,7 +174,7 @@ impl Rig {
         let cr = self
             .lab
             .store()
-            .list_all("openstackdeployments", Some("openstack"))
+            .list_all("openstackdeployments.lcm.mirantis.com", Some("openstack"))
             .ok()?
             .into_iter()
             .next()?;

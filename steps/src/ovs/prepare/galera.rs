@@ -25,9 +25,8 @@ pub const SYNCED: &str = "Synced";
 /// The state of a desynced member.
 pub const DESYNCED: &str = "Donor/Desynced";
 
-/// The status variables the judgement reads.
-const STATUS: &str = "SHOW GLOBAL STATUS WHERE Variable_name IN \
-     ('wsrep_ready','wsrep_cluster_status','wsrep_local_state_comment','wsrep_connected','wsrep_cluster_size')";
+/// The status variables the judgement reads (among the others `wsrep_%` matches).
+const STATUS: &str = "SHOW GLOBAL STATUS LIKE 'wsrep_%'";
 /// The desync switch.
 const DESYNC_VAR: &str = "SHOW GLOBAL VARIABLES LIKE 'wsrep_desync'";
 
