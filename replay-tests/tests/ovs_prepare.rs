@@ -58,6 +58,9 @@ const CANARY: &[&str] = &[
 
 struct Rig {
     lab: OvsLab,
+    /// The dumps already in the member's directory when the rig started
+    /// (the real Galera's directories outlive a rig): not this rig's.
+    before: Vec<PathBuf>,
     kubeconfig: PathBuf,
     clouds: PathBuf,
     state: PathBuf,
@@ -83,14 +86,17 @@ impl Rig {
         let kubeconfig = lab.write_kubeconfig(dir.path()).unwrap();
         let clouds = lab.write_clouds_yaml(dir.path()).unwrap();
         let state = dir.path().join("state");
-        Rig {
+        let mut rig = Rig {
             lab,
+            before: Vec::new(),
             kubeconfig,
             clouds,
             state,
             _dir: dir,
             rt,
-        }
+        };
+        rig.before = rig.all_dumps();
+        rig
     }
 
     fn tool(&self, args: &[&str]) -> Command {
@@ -184,8 +190,15 @@ impl Rig {
         .as_u64()
     }
 
-    /// Returns the dump files in the member's data directory.
+    /// Returns this rig's dump files in the member's data directory.
     fn dumps(&self) -> Vec<PathBuf> {
+        let mut d = self.all_dumps();
+        d.retain(|p| !self.before.contains(p));
+        d
+    }
+
+    /// Returns every dump file in the member's data directory.
+    fn all_dumps(&self) -> Vec<PathBuf> {
         let dir = self.lab.galera().unwrap().pod_dir(MEMBER).to_path_buf();
         let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
             .unwrap()

@@ -3,8 +3,8 @@
 //! with a violation of every check, Nova with three compute hosts, MOSK's
 //! OpenStackDeployment and the MariaDB Galera StatefulSet whose pods answer
 //! exec), then runs `ovs assess`, `ovs fix --all-safe` (journaled), `ovs
-//! assess` again, then `ovs prepare` as a journaled run with
-//! `--old-lease-s 0`, and prints a summary of what each did.
+//! assess` again, `ovs prepare` as a journaled run with `--old-lease-s 0`,
+//! `ovs assess` a last time, and prints a summary of what each did.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -139,6 +139,7 @@ fn demo(ctx: &Context, banner: &str, kubeconfig: PathBuf, clouds: PathBuf) -> Re
             dump_timeout: Duration::from_secs(600),
         })
     };
+    let cloud_again = cloud.clone();
     let session = ctx
         .block_on(PrepareSession::connect(&kube, cloud, timeout, exec))?
         .map_err(prepare_error)?;
@@ -153,6 +154,8 @@ fn demo(ctx: &Context, banner: &str, kubeconfig: PathBuf, clouds: PathBuf) -> Re
     };
     let (code, dir) = driver::run_new(ctx, &session, &options, &timing.run_timing()?, false)?;
     let dump = dump_of(&dir).unwrap_or_else(|| "not taken".into());
+    ctx.output.note("\n== 4. ovs assess, after prepare");
+    let (last, last_critical) = assess(ctx, &kube, cloud_again, timeout)?;
     ctx.output.note(format!(
         "\n== Summary\n\
          assess:  {failed} checks failed ({critical} critical) before the fix\n\
@@ -160,6 +163,7 @@ fn demo(ctx: &Context, banner: &str, kubeconfig: PathBuf, clouds: PathBuf) -> Re
          \x20        then {after} checks failed ({after_critical} critical): what is left is for people\n\
          prepare: exit {code}; canaries, lease and backup in journal {dir}\n\
          \x20        dump: {dump}\n\
+         \x20        then {last} checks failed ({last_critical} critical): the canaries and the lease pass now\n\
          {banner}\n\
          --old-lease-s 0: the lab's instances hold no DHCP lease, so the old leases' gate\n\
          \x20 (P5) opens at once. On a real cloud leave the default (86400 s, Neutron's default\n\

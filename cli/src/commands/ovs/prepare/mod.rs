@@ -22,13 +22,15 @@ use crate::error::Result;
 
 /// Prepare an ML2/OVS cloud for ML2/OVN: canaries, DHCP lease, Neutron database backup.
 ///
-/// P1 boots one canary instance per enabled compute host (availability zone
+/// First every Galera member of openstack/mariadb-server is checked (a
+/// cluster that cannot be backed up stops the run before any change); P1
+/// boots one canary instance per enabled compute host (availability zone
 /// nova:<host>, tagged openstack.lcm.mirantis.com:prober) and waits for
 /// ACTIVE; P3 raises the OpenStackDeployment's dhcp_lease_duration to
-/// 259200 s; P4 checks every Galera member, desyncs the highest-index one,
-/// dumps database neutron with mariadb-dump (size and sha256 journaled) and
-/// resyncs it, also after an error or Ctrl-C; P5 waits a full old lease
-/// (--old-lease-s) after P3 before the run completes. Every change is
+/// 259200 s; P4 desyncs the highest-index member, dumps database neutron
+/// with mariadb-dump (size and sha256 journaled) and resyncs it, also after
+/// an error or Ctrl-C; P5 waits a full old lease (--old-lease-s) after P3
+/// before the run completes. Every change is
 /// journaled before it is made; an interrupted run carries on where it
 /// stopped and never boots a canary or takes the dump twice.
 #[derive(Debug, Args)]
