@@ -418,7 +418,7 @@ fn the_old_leases_gate_pauses_the_run_until_a_full_old_lease_has_passed() {
     let status = rig.tool(&["ovs", "prepare", "status"]).output().unwrap();
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(
-        text.contains("old DHCP leases: may still be held until") && text.contains("23h 59m"),
+        text.contains("old DHCP leases: may still be held until") && text.contains(" left; "),
         "{}",
         describe(&status)
     );
@@ -427,8 +427,15 @@ fn the_old_leases_gate_pauses_the_run_until_a_full_old_lease_has_passed() {
         .output()
         .unwrap();
     let v: Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(v["lease_gate"]["gate"], "closed", "{v}");
-    assert!(v["lease_gate"]["remaining_s"].as_u64().unwrap() > 86_000);
+    let g = &v["lease_gate"];
+    assert_eq!(g["gate"], "closed", "{v}");
+    assert_eq!(
+        g["opens_at_ms"].as_i64().unwrap() - g["set_at_ms"].as_i64().unwrap(),
+        86_400_000,
+        "a full old lease after P3: {v}"
+    );
+    let left = g["remaining_s"].as_u64().unwrap();
+    assert!(left > 0 && left <= 86_400, "{v}");
     // Resuming before the time is refused the same way, changing nothing.
     let posts = rig.server_posts();
     let again = rig.resume();

@@ -131,3 +131,49 @@ fn dry_run(ctx: &Context, s: &PrepareSession, options: &PrepareOptions) -> Resul
     })?;
     Ok(ExitCode::OK)
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+    use crate::commands::ovs::OvsCommand;
+    use crate::commands::ovs::prepare::{PrepareArgs, PrepareCommand};
+
+    fn parse(args: &[&str]) -> Result<PrepareArgs, clap::Error> {
+        let cli = Cli::try_parse_from([&["ovn-migrate", "ovs", "prepare"], args].concat())?;
+        match cli.command {
+            Command::Ovs(OvsCommand::Prepare(a)) => Ok(*a),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn flags_become_options_and_subcommands_parse() {
+        let a = parse(&["--image", "img", "--flavor", "fl", "--old-lease-s", "0"]).unwrap();
+        assert!(a.command.is_none() && a.run.named());
+        let o = a.run.options();
+        assert_eq!((o.old_lease_s, o.image.as_deref()), (0, Some("img")));
+        assert_eq!(
+            o.mysql_defaults_file.as_deref(),
+            Some("/etc/mysql/admin_user.cnf")
+        );
+        let none = parse(&["--mysql-defaults-file", "none"])
+            .unwrap()
+            .run
+            .options();
+        assert_eq!(none.mysql_defaults_file, None);
+        let bare = parse(&[]).unwrap();
+        assert!(!bare.run.named());
+        assert_eq!(bare.run.options().old_lease_s, 86_400);
+        assert!(matches!(
+            parse(&["resume"]).unwrap().command,
+            Some(PrepareCommand::Resume(_))
+        ));
+        assert!(matches!(
+            parse(&["status"]).unwrap().command,
+            Some(PrepareCommand::Status(_))
+        ));
+        assert!(parse(&["--old-lease-s", "soon"]).is_err());
+    }
+}
