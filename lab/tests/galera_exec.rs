@@ -27,6 +27,8 @@ mod common;
 use common::kubectl;
 
 const NS: &str = "openstack";
+/// The options file the backup names first (openstack-helm's admin client config).
+const DEFAULTS: &str = "--defaults-file=/etc/mysql/admin_user.cnf";
 const T: Duration = Duration::from_secs(60);
 
 struct Fixture {
@@ -141,6 +143,38 @@ async fn backup_sequence(f: &Fixture, dump: &str) -> Result<(Observed, u64, Stri
             get("wsrep_cluster_size"),
             get("wsrep_local_state_comment"),
         ]);
+        // The backup's own form: its options file first, a WHERE … IN list.
+        let picked = run(
+            c,
+            i,
+            &[
+                "mariadb",
+                DEFAULTS,
+                "-N",
+                "-B",
+                "-e",
+                "SHOW GLOBAL STATUS WHERE Variable_name IN \
+                 ('wsrep_ready','wsrep_cluster_status','wsrep_local_state_comment','wsrep_connected','wsrep_cluster_size')",
+            ],
+        )
+        .await?;
+        let mut picked: Vec<&str> = picked.lines().collect();
+        picked.sort();
+        let mut want: Vec<String> = [
+            "wsrep_cluster_size",
+            "wsrep_cluster_status",
+            "wsrep_connected",
+            "wsrep_local_state_comment",
+            "wsrep_ready",
+        ]
+        .iter()
+        .map(|k| format!("{k}\t{}", get(k)))
+        .collect();
+        want.sort();
+        ensure!(
+            picked == want,
+            "WHERE IN gave {picked:?}, LIKE gave {want:?}"
+        );
     }
     let highest = 2;
     run(
@@ -173,12 +207,22 @@ async fn backup_sequence(f: &Fixture, dump: &str) -> Result<(Observed, u64, Stri
     // Read again just before the dump: still desynced.
     let desynced_state = wsrep(c, highest).await?["wsrep_local_state_comment"].clone();
     let path = format!("/var/lib/mysql/{dump}");
+    let missing = c
+        .exec(NS, &pod(highest), None, &["stat", "-c", "%s", &path], T)
+        .await?;
+    ensure!(
+        missing.exit_code == 1
+            && missing.stderr_text().contains("No such file")
+            && missing.stderr_text().contains(&path),
+        "stat of a missing dump: {missing:?}"
+    );
     let result_file = format!("--result-file={path}");
     run(
         c,
         highest,
         &[
             "mariadb-dump",
+            DEFAULTS,
             "--single-transaction",
             "--databases",
             "neutron",
@@ -200,6 +244,11 @@ async fn backup_sequence(f: &Fixture, dump: &str) -> Result<(Observed, u64, Stri
     ensure!(
         sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
         "{sha:?}"
+    );
+    let tail = run(c, highest, &["tail", "-c", "256", &path]).await?;
+    ensure!(
+        tail.contains("-- Dump completed"),
+        "the dump's end: {tail:?}"
     );
     let listed = run(c, highest, &["ls", "/var/lib/mysql/"]).await?;
     ensure!(listed.lines().any(|l| l == dump), "ls: {listed}");
@@ -344,6 +393,21 @@ async fn simulated_galera_refuses_like_mariadb() -> Result<()> {
         "{out:?}"
     );
     let out = c
+        .exec(
+            NS,
+            &pod(0),
+            None,
+            &["mariadb", "--defaults-file=/root/.my.cnf", "-e", "SELECT 1"],
+            T,
+        )
+        .await?;
+    assert_eq!(out.exit_code, 1);
+    assert!(
+        out.stderr_text()
+            .contains("Could not open required defaults file: /root/.my.cnf"),
+        "{out:?}"
+    );
+    let out = c
         .exec(NS, &pod(0), None, &["cat", "/etc/passwd"], T)
         .await?;
     assert_eq!(out.exit_code, 1);
@@ -436,6 +500,32 @@ async fn real_galera_backs_up_through_exec_and_the_simulation_agrees() -> Result
     assert_eq!(real, expected());
     // galera.sh seeds 200 networks and 1000 ports: a real dump is large.
     assert!(size > 50_000, "{size}");
+
+    // kubectl, the second client, reads the real members too; pod 1 is member 2.
+    let out = kubectl(
+        &f.kubeconfig,
+        &[
+            "exec",
+            "-n",
+            NS,
+            "mariadb-server-1",
+            "-c",
+            "mariadb",
+            "--",
+            "mariadb",
+            DEFAULTS,
+            "-N",
+            "-B",
+            "-e",
+            "SHOW GLOBAL VARIABLES LIKE 'wsrep_node_name'",
+        ],
+    )
+    .await?;
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "wsrep_node_name\tmember-2\n"
+    );
 
     let sim = start(GaleraBackend::Simulated).await?;
     let (simulated, _, _) = backup_sequence(&sim, "neutron-ovs-ovn-migration-sim.sql").await?;

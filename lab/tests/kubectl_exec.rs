@@ -24,8 +24,9 @@ mod common;
 use common::{kubectl, kubectl_binary};
 
 /// Commands: `echo ARGS…`, `fail-with N` (stderr, exit N), `cat` (stdin to
-/// stdout), `spam N` (N bytes), `hang` (never ends), `whoami` (prints the
-/// pod and container), anything else cannot run.
+/// stdout), `spam N` (N bytes), `hang` (never ends), `quiet-s N` (silent
+/// for N seconds, then `done`), `whoami` (prints the pod and container),
+/// anything else cannot run.
 struct Toy;
 
 impl ExecHandler for Toy {
@@ -59,6 +60,11 @@ impl ExecHandler for Toy {
                     ExecEnd::Exited(0)
                 }
                 ["hang", ..] => futures::future::pending().await,
+                ["quiet-s", n] => {
+                    tokio::time::sleep(Duration::from_secs(n.parse().unwrap_or(0))).await;
+                    io.out.stdout("done\n").await;
+                    ExecEnd::Exited(0)
+                }
                 ["whoami"] => {
                     io.out
                         .stdout(format!("{}/{} {}\n", req.namespace, req.pod, req.container))
@@ -252,6 +258,46 @@ async fn output_is_bounded_and_deadlines_hold() -> Result<()> {
     Ok(())
 }
 
+/// A command silent for longer than the client's read timeout still ends
+/// well: the client's pings (every 5 s) are answered, so the connection
+/// reads something in time. Without them the read timeout would cut it.
+#[tokio::test]
+async fn silent_commands_outlive_the_read_timeout() -> Result<()> {
+    let f = start().await?;
+    let client = steps::kube::connect(&ClientOptions {
+        kubeconfig: Some(f.kubeconfig.clone()),
+        timeout: Some(Duration::from_secs(7)),
+        ..Default::default()
+    })
+    .await?;
+    let out = client
+        .exec("toys", "toy-0", None, &["quiet-s", "9"], T)
+        .await?;
+    assert_eq!(out.stdout_text(), "done\n");
+    Ok(())
+}
+
+/// A server that does not close after the status: the client answers with
+/// what it has shortly after the status, not at its deadline.
+#[tokio::test]
+async fn the_status_ends_the_exec_even_without_a_close() -> Result<()> {
+    let f = start().await?;
+    f.backends.set_no_close(true);
+    let out = f
+        .client
+        .exec(
+            "toys",
+            "toy-0",
+            None,
+            &["fail-with", "6"],
+            Duration::from_secs(120),
+        )
+        .await?;
+    assert_eq!(out.exit_code, 6);
+    assert_eq!(out.stderr_text(), "failing with 6\n");
+    Ok(())
+}
+
 #[tokio::test]
 async fn refusals_say_what_is_wrong() -> Result<()> {
     let f = start().await?;
@@ -293,6 +339,10 @@ async fn refusals_say_what_is_wrong() -> Result<()> {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("runs no process"), "{err}");
+    assert!(
+        !err.is_retryable(),
+        "a lab without the backend is not a blip: {err}"
+    );
 
     let err = c
         .exec("toys", "toy-0", None, &["mysqlx", "-pSECRET-pw"], T)

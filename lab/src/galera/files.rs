@@ -1,6 +1,6 @@
 //! A mariadb pod's `/var/lib/mysql/` on the host: path mapping, and the
-//! file commands (`sha256sum`, `stat`, `ls`, `cat`, `rm`, `test`) run by the
-//! host's coreutils, confined to the pod's directory.
+//! file commands (`sha256sum`, `stat`, `ls`, `cat`, `head`, `tail`, `rm`,
+//! `test`) run by the host's coreutils, confined to the pod's directory.
 //!
 //! Each pod has a directory of its own ([`PodFiles::root`]): `/var/lib/mysql`
 //! in an argument becomes that directory ([`PodFiles::map_arg`]) and the
@@ -21,7 +21,16 @@ use crate::k8s::exec::{ExecEnd, ExecSink};
 pub const POD_DIR: &str = "/var/lib/mysql";
 
 /// The file commands a pod runs, by name.
-pub const FILE_COMMANDS: &[&str] = &["sha256sum", "stat", "ls", "cat", "rm", "test"];
+pub const FILE_COMMANDS: &[&str] = &[
+    "sha256sum",
+    "stat",
+    "ls",
+    "cat",
+    "head",
+    "tail",
+    "rm",
+    "test",
+];
 
 /// One pod's `/var/lib/mysql/` on the host.
 #[derive(Clone, Debug)]
@@ -107,8 +116,10 @@ impl PodFiles {
                 out.push(a.clone());
                 continue;
             }
-            // `stat -c %s`: a format, not a path.
-            if out.last().is_some_and(|p| p == "-c" || p == "--format") {
+            // `stat -c %s`, `tail -c 256`, `head -n 5`: a value, not a path.
+            if out.last().is_some_and(|p| {
+                matches!(p.as_str(), "-c" | "--format" | "-n" | "--bytes" | "--lines")
+            }) {
                 out.push(a.clone());
                 continue;
             }

@@ -14,7 +14,7 @@
 //!   and starting it logs a warning.
 //!
 //! Either way each pod has its own `/var/lib/mysql/` ([`files`]): the dump
-//! writes there and `sha256sum`, `stat`, `ls`, `cat`, `rm` and `test` work
+//! writes there and `sha256sum`, `stat`, `ls`, `cat`, `head`, `tail`, `rm` and `test` work
 //! on it (the host's coreutils, confined to that directory). Any other
 //! program is "executable file not found", as in a container that lacks it.
 
@@ -42,6 +42,10 @@ pub const STATEFULSET: &str = "mariadb-server";
 pub const CONTAINER: &str = "mariadb";
 /// Members, replicas and pods.
 pub const REPLICAS: usize = 3;
+/// openstack-helm's admin client options file in the `mariadb` container;
+/// the backup passes `--defaults-file=` it. The lab maps it to a file of its
+/// own (real: `[client] user = root` over the socket; simulated: accepted).
+pub const ADMIN_CNF: &str = "/etc/mysql/admin_user.cnf";
 /// `lab/real/galera.sh`'s default state directory.
 pub const DEFAULT_GALERA_DIR: &str = "/tmp/galera-ovn-migrate";
 
@@ -145,9 +149,13 @@ impl Galera {
                     let n = i + 1;
                     let socket = dir.join(format!("n{n}")).join("mysqld.sock");
                     check_member(&socket, n, dir).await?;
+                    let etc = dir.join(format!("n{n}")).join("etc-mysql");
+                    std::fs::create_dir_all(&etc)?;
+                    let admin_cnf = etc.join("admin_user.cnf");
+                    std::fs::write(&admin_cnf, real::admin_cnf_text(&socket))?;
                     members.push(Member {
                         files: PodFiles::new(dir.join(format!("n{n}")).join("var-lib-mysql"))?,
-                        sql: Sql::Real(RealMember { socket }),
+                        sql: Sql::Real(RealMember { socket, admin_cnf }),
                     });
                 }
                 (members, None, None)

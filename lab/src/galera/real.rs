@@ -1,12 +1,14 @@
 //! The real backend: a pod's `mariadb`/`mysql`/`mariadb-dump` run on the
 //! host against its member of `lab/real/galera.sh` (pod N-1 ↔ member N).
 //!
-//! The argv is the pod's with two changes ([`rewrite`]): `--socket=<the
+//! The argv is the pod's with three changes ([`rewrite`]): `--socket=<the
 //! member's socket>` right after the program (after a leading
 //! `--defaults-file`/`--no-defaults`, which must come first), because
 //! Debian's `/etc/mysql/my.cnf` names a socket of its own and option files
-//! beat `MYSQL_UNIX_PORT`; and every `/var/lib/mysql/` path mapped to the
-//! pod's directory ([`super::files::PodFiles`]). A dump's result file must lie
+//! beat `MYSQL_UNIX_PORT`; the openstack-helm admin options file
+//! [`super::ADMIN_CNF`] mapped to the member's own (`[client] user = root`:
+//! no password, the socket authenticates); and every `/var/lib/mysql/` path
+//! mapped to the pod's directory ([`super::files::PodFiles`]). A dump's result file must lie
 //! under `/var/lib/mysql/`. The client runs as the lab's user (root in CI:
 //! `root@localhost` authenticates by unix socket, with or without a
 //! password argument).
@@ -21,10 +23,26 @@ use crate::k8s::exec::{ExecEnd, ExecIo};
 pub struct RealMember {
     /// Its client socket (`$GALERA_DIR/nN/mysqld.sock`).
     pub socket: PathBuf,
+    /// The host file that is the pod's [`super::ADMIN_CNF`].
+    pub admin_cnf: PathBuf,
+}
+
+/// Returns the text of a member's admin options file (no secret in it).
+pub fn admin_cnf_text(socket: &Path) -> String {
+    format!(
+        "# The lab's stand-in for openstack-helm's admin_user.cnf: root over the\n\
+         # member's unix socket, which authenticates it (no password).\n\
+         [client]\nuser = root\nsocket = {}\n",
+        socket.display()
+    )
 }
 
 /// Returns the host argv for a pod's SQL client or dump argv, or why it is refused.
-pub fn rewrite(argv: &[String], socket: &Path, files: &PodFiles) -> Result<Vec<String>, String> {
+pub fn rewrite(
+    argv: &[String],
+    member: &RealMember,
+    files: &PodFiles,
+) -> Result<Vec<String>, String> {
     let mut out = vec![argv[0].clone()];
     let mut rest = &argv[1..];
     if let Some(first) = rest.first()
@@ -32,10 +50,15 @@ pub fn rewrite(argv: &[String], socket: &Path, files: &PodFiles) -> Result<Vec<S
             || first == "--no-defaults"
             || first.starts_with("--defaults-extra-file"))
     {
-        out.push(files.map_arg(first));
+        match first.split_once('=') {
+            Some((opt, super::ADMIN_CNF)) => {
+                out.push(format!("{opt}={}", member.admin_cnf.display()))
+            }
+            _ => out.push(files.map_arg(first)),
+        }
         rest = &rest[1..];
     }
-    out.push(format!("--socket={}", socket.display()));
+    out.push(format!("--socket={}", member.socket.display()));
     let mut expect_result_file = false;
     for a in rest {
         let path = if expect_result_file {
@@ -74,7 +97,7 @@ pub async fn run(
     argv: &[String],
     mut io: ExecIo,
 ) -> ExecEnd {
-    let argv = match rewrite(argv, &member.socket, files) {
+    let argv = match rewrite(argv, member, files) {
         Ok(a) => a,
         Err(msg) => {
             io.out.stderr(format!("{msg}\n")).await;
@@ -99,7 +122,10 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let files = PodFiles::new(d.path().join("p")).unwrap();
         let root = files.root().display().to_string();
-        let sock = Path::new("/g/n3/mysqld.sock");
+        let sock = &RealMember {
+            socket: PathBuf::from("/g/n3/mysqld.sock"),
+            admin_cnf: PathBuf::from("/g/n3/etc-mysql/admin_user.cnf"),
+        };
         let out = rewrite(
             &argv(&[
                 "mariadb",
@@ -135,13 +161,28 @@ mod tests {
         .unwrap();
         assert_eq!(out[1], "--defaults-file=/etc/my.cnf");
         assert!(out[2].starts_with("--socket="));
+        let out = rewrite(
+            &argv(&[
+                "mariadb",
+                "--defaults-file=/etc/mysql/admin_user.cnf",
+                "-e",
+                "SELECT 1",
+            ]),
+            sock,
+            &files,
+        )
+        .unwrap();
+        assert_eq!(out[1], "--defaults-file=/g/n3/etc-mysql/admin_user.cnf");
     }
 
     #[test]
     fn result_files_outside_the_pod_are_refused() {
         let d = tempfile::tempdir().unwrap();
         let files = PodFiles::new(d.path().join("p")).unwrap();
-        let sock = Path::new("/s");
+        let sock = &RealMember {
+            socket: PathBuf::from("/s"),
+            admin_cnf: PathBuf::from("/a"),
+        };
         for bad in [
             argv(&["mariadb-dump", "--result-file=/etc/cron.d/x", "neutron"]),
             argv(&["mariadb-dump", "-r", "/tmp/x.sql", "neutron"]),

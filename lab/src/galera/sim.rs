@@ -222,6 +222,10 @@ impl SimGalera {
 
     /// Runs a `mariadb`/`mysql` argv on a member.
     pub async fn client(&self, ordinal: usize, argv: &[String], mut io: ExecIo) -> ExecEnd {
+        if let Some(msg) = missing_defaults_file(&argv[1..]) {
+            io.out.stderr(msg).await;
+            return ExecEnd::Exited(1);
+        }
         let opts = match ClientArgs::parse(&argv[1..]) {
             Ok(o) => o,
             Err(msg) => {
@@ -286,10 +290,14 @@ impl SimGalera {
         let words: Vec<String> = stmt.split_whitespace().map(str::to_string).collect();
         let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
         let u: Vec<&str> = upper.iter().map(String::as_str).collect();
-        let pair = |rows: Vec<(String, String)>, pattern: Option<String>| {
+        let pair = |rows: Vec<(String, String)>, filter: &Filter| {
             let rows = rows
                 .into_iter()
-                .filter(|(k, _)| pattern.as_deref().is_none_or(|p| like(p, k)))
+                .filter(|(k, _)| match filter {
+                    Filter::All => true,
+                    Filter::Like(p) => like(p, k),
+                    Filter::Names(names) => names.iter().any(|n| n.eq_ignore_ascii_case(k)),
+                })
                 .map(|(k, v)| vec![k, v])
                 .collect();
             Some((vec!["Variable_name".to_string(), "Value".to_string()], rows))
@@ -300,16 +308,28 @@ impl SimGalera {
                     ["GLOBAL" | "SESSION", r @ ..] => r,
                     r => r,
                 };
-                let pattern = match rest.get(1..) {
-                    Some([]) | None => None,
-                    Some(["LIKE", ..]) => Some(quoted(stmt).ok_or_else(|| {
-                        format!("LIKE needs a quoted pattern near '{stmt}'; it knows {KNOWN}")
-                    })?),
+                let filter = match rest.get(1..) {
+                    Some([]) | None => Filter::All,
+                    Some(["LIKE", ..]) => {
+                        Filter::Like(quoted(stmt).into_iter().next().ok_or_else(|| {
+                            format!("LIKE needs a quoted pattern near '{stmt}'; it knows {KNOWN}")
+                        })?)
+                    }
+                    // `WHERE Variable_name IN ('a','b')` or `= 'a'`.
+                    Some(["WHERE", "VARIABLE_NAME", "IN" | "=", ..])
+                    | Some(["WHERE", "VARIABLE_NAME", "IN(", ..]) => Filter::Names(quoted(stmt)),
+                    Some([w, ..]) if w.starts_with("WHERE") => {
+                        let names = quoted(stmt);
+                        if names.is_empty() || !upper.join(" ").contains("VARIABLE_NAME") {
+                            return Err(unknown(stmt));
+                        }
+                        Filter::Names(names)
+                    }
                     _ => return Err(unknown(stmt)),
                 };
                 match rest.first() {
-                    Some(&"STATUS") => Ok(pair(self.status(ordinal), pattern)),
-                    Some(&"VARIABLES") => Ok(pair(self.variables(ordinal), pattern)),
+                    Some(&"STATUS") => Ok(pair(self.status(ordinal), &filter)),
+                    Some(&"VARIABLES") => Ok(pair(self.variables(ordinal), &filter)),
                     Some(&"DATABASES") => Ok(Some((
                         vec!["Database".into()],
                         [
@@ -446,13 +466,34 @@ fn unknown(stmt: &str) -> String {
     )
 }
 
-/// Returns the first single- or double-quoted string in `s`.
-fn quoted(s: &str) -> Option<String> {
-    let start = s.find(['\'', '"'])?;
-    let q = s[start..].chars().next()?;
-    let rest = &s[start + 1..];
-    let end = rest.find(q)?;
-    Some(rest[..end].to_string())
+/// Which rows a `SHOW … STATUS|VARIABLES` prints.
+enum Filter {
+    All,
+    Like(String),
+    Names(Vec<String>),
+}
+
+/// Returns every single- or double-quoted string in `s`, in order.
+fn quoted(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(start) = rest.find(['\'', '"']) {
+        let q = &rest[start..start + 1];
+        let after = &rest[start + 1..];
+        let Some(end) = after.find(q) else { break };
+        out.push(after[..end].to_string());
+        rest = &after[end + 1..];
+    }
+    out
+}
+
+/// Returns MariaDB's complaint when `args` start with a defaults file the
+/// pod does not have (only [`super::ADMIN_CNF`] is there).
+fn missing_defaults_file(args: &[String]) -> Option<String> {
+    let v = args.first()?.strip_prefix("--defaults-file=")?;
+    (v != super::ADMIN_CNF).then(|| {
+        format!("Could not open required defaults file: {v}\nFatal error in defaults handling. Program aborted\n")
+    })
 }
 
 /// Returns true when `name` matches the SQL LIKE `pattern` (`%`, `_`, case-insensitive).
@@ -675,6 +716,24 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(rows, [["wsrep_cluster_status", "non-Primary"]]);
+        let (_, rows) = g
+            .statement(
+                0,
+                "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_ready','wsrep_cluster_size')",
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(rows, [["wsrep_cluster_size", "2"], ["wsrep_ready", "ON"]]);
+        let (_, rows) = g
+            .statement(0, "SHOW STATUS WHERE Variable_name = 'wsrep_ready'")
+            .unwrap()
+            .unwrap();
+        assert_eq!(rows, [["wsrep_ready", "ON"]]);
+        assert!(
+            missing_defaults_file(&["--defaults-file=/etc/mysql/admin_user.cnf".to_string()])
+                .is_none()
+        );
+        assert!(missing_defaults_file(&["--defaults-file=/root/.my.cnf".to_string()]).is_some());
         let (_, rows) = g
             .statement(0, "SHOW GLOBAL VARIABLES LIKE 'wsrep_desync'")
             .unwrap()

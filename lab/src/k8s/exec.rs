@@ -21,7 +21,7 @@
 //! The lab runs no container: an [`ExecHandler`] registered for the pod (by
 //! namespace and name prefix, [`ExecBackends::serve`]) runs the command and
 //! writes its output through an [`ExecSink`]. A pod no handler serves
-//! answers 500 with a message that says so.
+//! answers 400 with a message that says so.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
@@ -132,6 +132,7 @@ type Entry = (String, String, Arc<dyn ExecHandler>);
 pub struct ExecBackends {
     handlers: Arc<RwLock<Vec<Entry>>>,
     v4_only: Arc<AtomicBool>,
+    no_close: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for ExecBackends {
@@ -159,6 +160,13 @@ impl ExecBackends {
     /// Refuses (true) or allows (false) `v5.channel.k8s.io`, as servers older than 1.30 do.
     pub fn set_v4_only(&self, v4_only: bool) {
         self.v4_only.store(v4_only, Ordering::SeqCst);
+    }
+
+    /// Makes the server leave the connection open after the status (true),
+    /// as a misbehaving proxy might, to test that a client does not wait for
+    /// its deadline then.
+    pub fn set_no_close(&self, no_close: bool) {
+        self.no_close.store(no_close, Ordering::SeqCst);
     }
 
     fn find(&self, namespace: &str, pod: &str) -> Option<Arc<dyn ExecHandler>> {
@@ -340,9 +348,11 @@ async fn exec(
         ));
     };
     let Some(handler) = backends.find(&ns, &pod_name) else {
+        // 400, not 500: a lab started without the pod's backend is a setup
+        // error to fix, not a blip to retry.
         return status_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalError",
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
             &format!(
                 "the lab runs no process for pod {ns}/{pod_name}: only pods a lab exec backend \
                  serves answer exec (the OVS lab's mariadb-server pods when it is started with a Galera)"
@@ -357,13 +367,14 @@ async fn exec(
         command: params.command,
     };
     let stdin = params.stdin;
+    let no_close = backends.no_close.load(Ordering::SeqCst);
     tokio::spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
                 let ws =
                     WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None)
                         .await;
-                session(ws, protocol, stdin, request, handler).await;
+                session(ws, protocol, stdin, request, handler, no_close).await;
             }
             Err(e) => tracing::debug!(error = %e, "exec upgrade failed"),
         }
@@ -414,6 +425,7 @@ async fn session(
     attach_stdin: bool,
     request: ExecRequest,
     handler: Arc<dyn ExecHandler>,
+    no_close: bool,
 ) {
     let (mut tx, mut rx) = ws.split();
     let (out_tx, mut out_rx) = mpsc::channel::<(u8, Vec<u8>)>(64);
@@ -468,6 +480,13 @@ async fn session(
         if ch == ERROR {
             break;
         }
+    }
+    if no_close {
+        // Until the client goes.
+        let _ = tx.flush().await;
+        let _ = run.await;
+        let _ = reader.await;
+        return;
     }
     if alive {
         // A close without a code reads as 1005 "no status" to gorilla/websocket (kubectl).

@@ -12,9 +12,11 @@
 //!
 //! Every exec has a deadline and bounded output; a stream that ends without
 //! a status is an error that says the command's outcome is unknown, never a
-//! success. The client pings every [`PING_EVERY`] so a command that prints
-//! nothing for a while is not cut by the connection's read timeout, as
-//! client-go's heartbeat does. Errors name the pod and the program
+//! success; after the status, the close is awaited for [`AFTER_STATUS`] at
+//! most. The client pings every [`PING_EVERY`] so a command that prints
+//! nothing for a while is not cut by the connection's read timeout (the
+//! kubeconfig client's `--request-timeout-s`), as client-go's heartbeat
+//! does. Errors name the pod and the program
 //! (`argv[0]` only: the other arguments may carry a password) and pass the
 //! server's message through [`crate::redact::text`]. Decoding frames and
 //! statuses is pure ([`Frames`], [`exit_code_of`]) and tested without a
@@ -45,6 +47,9 @@ pub const CLOSE: u8 = 255;
 
 /// Default bound of each of stdout and stderr.
 pub const MAX_OUTPUT: usize = 4 << 20;
+
+/// How long the client waits for the close after the status.
+pub const AFTER_STATUS: Duration = Duration::from_secs(1);
 
 /// How often the client pings the server while the command runs.
 pub const PING_EVERY: Duration = Duration::from_secs(5);
@@ -347,8 +352,20 @@ impl KubeClient {
         let mut frames = Frames::new(opts.max_output);
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.tick().await;
+        // The status is the server's last word; a server that then does not
+        // close is given AFTER_STATUS, not the whole deadline.
+        let after_status = tokio::time::sleep(Duration::from_secs(3600));
+        tokio::pin!(after_status);
+        let mut status_seen = false;
         loop {
+            if !status_seen && frames.exit().is_some() {
+                status_seen = true;
+                after_status
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + AFTER_STATUS);
+            }
             tokio::select! {
+                _ = &mut after_status, if status_seen => break,
                 msg = rx.next() => match msg {
                     None => break,
                     Some(Err(e)) => {
