@@ -43,6 +43,11 @@ pub trait CliWorkflow: Workflow {
     fn show_check(detail: &str) -> String {
         detail.to_string()
     }
+    /// Returns the exit code of a run that completed, and why it is not 0
+    /// when it is not (e.g. violations its plan could not remedy).
+    fn completed_code(_plan: &Self::Plan) -> (i32, Option<String>) {
+        (ExitCode::OK, None)
+    }
 }
 
 /// How patient a run is, and the cluster lease's timing.
@@ -325,20 +330,29 @@ pub fn drive<W: CliWorkflow>(
             .unwrap_or_default()
             .as_str(),
     );
-    report::<W>(ctx, &summary, journal_dir, &log)
+    report::<W>(ctx, &summary, &loaded.plan, journal_dir, &log)
 }
 
 /// Prints the outcome and returns its exit code.
 fn report<W: CliWorkflow>(
     ctx: &Context,
     summary: &RunSummary,
+    plan: &W::Plan,
     journal_dir: &Path,
     log: &Path,
 ) -> Result<i32> {
     let c = &summary.counts;
     let resume = format!("carry on with `ovn-migrate {} resume`", W::COMMAND);
+    let mut unmet = None;
     let (code, headline, hint) = match &summary.outcome {
-        RunOutcome::Completed => (ExitCode::OK, W::COMPLETED.to_string(), String::new()),
+        RunOutcome::Completed => match W::completed_code(plan) {
+            (code, None) => (code, W::COMPLETED.to_string(), String::new()),
+            (code, Some(why)) => {
+                let headline = format!("{}, but {why}", W::COMPLETED);
+                unmet = Some(why);
+                (code, headline, String::new())
+            }
+        },
         RunOutcome::Paused { reason } => {
             (ExitCode::INTERRUPTED, format!("paused: {reason}"), resume)
         }
@@ -382,6 +396,7 @@ fn report<W: CliWorkflow>(
         "journal": journal_dir,
         "log": log,
         "exit_code": code,
+        "unmet": unmet,
     });
     ctx.output.print(&doc, || {
         let mut t = format!(

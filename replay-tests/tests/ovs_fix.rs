@@ -352,6 +352,20 @@ fn checks_without_a_safe_fix_are_refused_with_their_manual_remediation() {
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("there is no check nope_check"));
     let none = rig.tool(&["ovs", "fix"], &[]);
     assert_eq!(none.status.code(), Some(2), "{}", describe(&none));
+    let bad_dns = rig.tool(&["ovs", "fix", "--all-safe", "--dns", "dns.example"], &[]);
+    assert_eq!(bad_dns.status.code(), Some(2), "{}", describe(&bad_dns));
+    assert!(
+        String::from_utf8_lossy(&bad_dns.stderr).contains("\"dns.example\" as a DNS server"),
+        "{}",
+        describe(&bad_dns)
+    );
+    let nothing = rig.resume();
+    assert_eq!(nothing.status.code(), Some(2), "{}", describe(&nothing));
+    assert!(
+        String::from_utf8_lossy(&nothing.stderr).contains("ovn-migrate ovs fix --check ID"),
+        "{}",
+        describe(&nothing)
+    );
     assert!(rig.neutron_writes().is_empty());
     assert!(current_fix_journal(&rig.state_dir()).is_none());
 }
@@ -521,4 +535,41 @@ fn killed_at_every_append_and_resumed_ends_like_an_uninterrupted_run() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn violations_left_unfixed_are_listed_and_exit_1() {
+    let rig = Rig::start(vec![]);
+    // No OpenStackDeployment and no --dns: no server to give the subnet.
+    let mut args = vec![
+        "ovs",
+        "fix",
+        "--check",
+        "subnets_without_dns_nameservers_check",
+        "--no-deployment",
+        "--output",
+        "json",
+    ];
+    args.extend(TIMING);
+    let out = rig.tool(&args, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["exit_code"], 1, "{doc}");
+    assert_eq!(doc["outcome"]["outcome"], "completed", "{doc}");
+    assert!(
+        doc["unmet"]
+            .as_str()
+            .is_some_and(|u| u.contains("1 violation was not fixed automatically")),
+        "{doc}"
+    );
+    let e = rig.lab.expected();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!(
+            "subnets_without_dns_nameservers_check {}: no DNS server to set",
+            e.subnets_without_dns[0]
+        )),
+        "{}",
+        describe(&out)
+    );
+    assert!(rig.neutron_writes().is_empty());
 }

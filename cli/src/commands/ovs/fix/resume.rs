@@ -11,7 +11,9 @@ use super::connect::{ConnectFlags, connect};
 use crate::commands::kuryr::options::TimingFlags;
 use crate::context::Context;
 use crate::driver;
-use crate::error::Result;
+use crate::error::{CliError, Result};
+use crate::state;
+use steps::ovs::fix::WORKFLOW;
 
 /// Carry on an interrupted fix run where it stopped.
 #[derive(Debug, Args)]
@@ -33,6 +35,16 @@ pub struct ResumeArgs {
 pub fn run(args: ResumeArgs, ctx: &Context) -> Result<i32> {
     let timing = args.timing.run_timing()?;
     let session = connect(ctx, &args.connect, timing.lease.request_timeout())?;
+    if args.journal.is_none() {
+        let cloud = state::cluster_dir(&ctx.ensure_state_dir()?, &session.cloud_id);
+        if state::current_run(&cloud, WORKFLOW).is_none() {
+            return Err(CliError::usage(format!(
+                "there is no ovs fix run of cloud {} to resume",
+                session.cloud_id
+            ))
+            .with_hint("start one with `ovn-migrate ovs fix --check ID` (or --all-safe)"));
+        }
+    }
     driver::resume(
         ctx,
         &session,

@@ -8,16 +8,16 @@
 //! changed nothing, is followed by a new plan. Checks without a safe fix are
 //! refused before anything is read, each with why and its manual
 //! remediation (exit 2). Violations the plan cannot remedy are listed, and
-//! make the command exit 1 once the rest is done. [`run_unasked`] is the
+//! make the command exit 1 once the rest is done
+//! ([`crate::driver::CliWorkflow::completed_code`]). [`run_unasked`] is the
 //! same run without a question, for a demo on its own lab.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
-use journal::{Event, Journal};
 use serde_json::json;
 use steps::ovs::fix::plan::refuse;
-use steps::ovs::fix::{FixOptions, FixPlan, FixSession, Left, PlanError};
+use steps::ovs::fix::{FixOptions, FixSession, PlanError};
 use steps::workflow::{Workflow, load_run};
 
 use super::connect::{ConnectFlags, connect};
@@ -26,7 +26,7 @@ use super::workflow::render;
 use crate::commands::kuryr::options::TimingFlags;
 use crate::context::Context;
 use crate::driver::{self, RunTiming};
-use crate::error::{CliError, Result};
+use crate::error::Result;
 use crate::exit::ExitCode;
 
 /// The flags of `ovs fix` itself (its help is [`super::FixCommand`]'s).
@@ -64,13 +64,23 @@ pub fn run(args: FixArgs, ctx: &Context) -> Result<i32> {
     if let Err(e) = refuse(&options) {
         return refused(ctx, e);
     }
+    // Before anything is read: a bad --dns would refuse the plan anyway.
+    if let Some(bad) = args
+        .dns
+        .iter()
+        .find(|d| d.trim().parse::<std::net::IpAddr>().is_err())
+    {
+        return Err(plan_error(PlanError::BadDns {
+            source_: "--dns".into(),
+            value: bad.clone(),
+        }));
+    }
     let timing = args.timing.run_timing()?;
     let session = connect(ctx, &args.connect, timing.lease.request_timeout())?;
     if args.dry_run {
         return dry_run(ctx, &session, &options);
     }
-    let (code, dir) = apply(ctx, &session, &options, &timing, args.break_lock, true)?;
-    finish(ctx, code, &dir)
+    apply(ctx, &session, &options, &timing, args.break_lock, true).map(|(code, _)| code)
 }
 
 /// Runs the fixes for `options` on a connected session without asking (a
@@ -85,8 +95,7 @@ pub fn run_unasked(
     if let Err(e) = refuse(options) {
         return Err(plan_error(e));
     }
-    let (code, dir) = apply(ctx, session, options, timing, None, false)?;
-    Ok((finish(ctx, code, &dir)?, dir))
+    apply(ctx, session, options, timing, None, false)
 }
 
 /// Lists the checks refused (no safe fix) and returns exit 2; other refusals are errors.
@@ -156,54 +165,6 @@ fn apply(
         ));
     }
     driver::run_new(ctx, session, options, timing, ask)
-}
-
-/// Returns the exit code, listing what the completed run's plan could not fix.
-fn finish(ctx: &Context, code: i32, dir: &Path) -> Result<i32> {
-    if code != ExitCode::OK {
-        return Ok(code);
-    }
-    let left = planned(dir)?.left;
-    if left.is_empty() {
-        return Ok(code);
-    }
-    ctx.output.note(unfixed(&left));
-    Ok(ExitCode::FAILURE)
-}
-
-/// Returns the text listing the violations no operation remedied.
-fn unfixed(left: &[Left]) -> String {
-    let mut t = format!(
-        "{} violation{} not fixed automatically (the rest is done):",
-        left.len(),
-        if left.len() == 1 { " was" } else { "s were" }
-    );
-    for l in left {
-        t.push_str(&format!("\n  {} {}: {}", l.check, l.resource, l.why));
-    }
-    t
-}
-
-/// Reads the plan a run's journal recorded (read-only, no lock).
-fn planned(dir: &Path) -> Result<FixPlan> {
-    let j = Journal::open_read(dir)?;
-    for r in j.iter(1) {
-        if let Event::PlanRecorded { operations, .. } = r?.event {
-            let bytes = j.get_blob(&operations)?.ok_or_else(|| {
-                CliError::internal(format!("the plan blob of {} is missing", dir.display()))
-            })?;
-            return serde_json::from_slice(&bytes).map_err(|e| {
-                CliError::internal(format!(
-                    "the plan of {} does not decode: {e}",
-                    dir.display()
-                ))
-            });
-        }
-    }
-    Err(CliError::internal(format!(
-        "the journal {} records no plan",
-        dir.display()
-    )))
 }
 
 #[cfg(test)]

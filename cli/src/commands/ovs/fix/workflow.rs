@@ -9,6 +9,7 @@ use steps::ovs::fix::{Change, FixError, FixPlan, FixSession};
 use super::errors::fix_error;
 use crate::driver::CliWorkflow;
 use crate::error::CliError;
+use crate::exit::ExitCode;
 
 impl CliWorkflow for FixSession {
     const COMMAND: &'static str = "ovs fix";
@@ -24,6 +25,26 @@ impl CliWorkflow for FixSession {
 
     fn error(e: FixError) -> CliError {
         fix_error(e)
+    }
+
+    /// Exit 1 when the plan left violations it could not remedy, listed.
+    fn completed_code(plan: &FixPlan) -> (i32, Option<String>) {
+        if plan.left.is_empty() {
+            return (ExitCode::OK, None);
+        }
+        let mut t = format!(
+            "{} violation{} not fixed automatically:",
+            plan.left.len(),
+            if plan.left.len() == 1 {
+                " was"
+            } else {
+                "s were"
+            }
+        );
+        for l in &plan.left {
+            t.push_str(&format!("\n  {} {}: {}", l.check, l.resource, l.why));
+        }
+        (ExitCode::FAILURE, Some(t))
     }
 }
 
