@@ -148,9 +148,7 @@ fn demo(ctx: &Context, banner: &str, kubeconfig: PathBuf, clouds: PathBuf) -> Re
         image: Some("cirros-0.6".into()),
         flavor: Some("m1.tiny".into()),
         network: None,
-        // The lab's pods have no /etc/mysql/admin_user.cnf: the client's
-        // defaults reach its member as root (through the member's socket).
-        mysql_defaults_file: None,
+        ..PrepareOptions::default()
     };
     let (code, dir) = driver::run_new(ctx, &session, &options, &timing.run_timing()?, false)?;
     let dump = dump_of(&dir).unwrap_or_else(|| "not taken".into());
