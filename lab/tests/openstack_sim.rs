@@ -289,3 +289,33 @@ async fn ovs_scenario_has_each_violation() {
         .unwrap();
     assert_eq!(fip.len(), 1);
 }
+
+#[tokio::test]
+async fn nova_boots_on_a_forced_host_only_with_an_image_and_a_flavor() {
+    let (cloud, _) = start(CloudConfig::default(), Faults::default());
+    cloud.seed(&ovs_deployment(&OvsConfig::default()).0);
+    let (os, _dir) = client(&cloud);
+    let body = |host: &str| {
+        serde_json::json!({"name": format!("c-{host}"), "imageRef": "img", "flavorRef": "fl",
+            "availability_zone": format!("nova:{host}")})
+    };
+    let mut no_image = body("compute-0");
+    no_image.as_object_mut().unwrap().remove("imageRef");
+    let e = os.create_server(no_image).await.unwrap_err();
+    assert_eq!(e.status(), Some(400), "{e}");
+    assert!(
+        e.to_string().contains("'imageRef' is a required property"),
+        "{e}"
+    );
+    // A known, up host builds it there; an unknown one never does.
+    let ok = os.create_server(body("compute-1")).await.unwrap();
+    assert_eq!(ok.status, 202);
+    let s = os.get_server(&ok.value.id).await.unwrap();
+    assert_eq!(
+        (s.status.as_str(), s.host.as_deref()),
+        ("BUILD", Some("compute-1"))
+    );
+    let bad = os.create_server(body("compute-9")).await.unwrap();
+    let s = os.get_server(&bad.value.id).await.unwrap();
+    assert_eq!(s.status, "ERROR");
+}

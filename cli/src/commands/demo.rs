@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, Subcommand};
 use std::collections::BTreeMap;
 use steps::kube::ClientOptions;
 
@@ -32,7 +32,10 @@ use crate::state;
 /// the cleanup deleted and kept and why, and tells you how to inspect the
 /// result. Touches nothing outside this machine.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct DemoArgs {
+    #[command(subcommand)]
+    pub command: Option<DemoCommand>,
     /// Application namespaces in the simulated cluster (at least 3).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(3..))]
     pub namespaces: u64,
@@ -44,8 +47,17 @@ pub struct DemoArgs {
     pub seed: u64,
 }
 
+/// The `demo` subcommands (without one: the Kuryr migration).
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    Ovs(super::demo_ovs::DemoOvsArgs),
+}
+
 /// Runs `demo`.
 pub fn run(args: DemoArgs, ctx: &Context) -> Result<i32> {
+    if let Some(DemoCommand::Ovs(a)) = args.command {
+        return super::demo_ovs::run(a, ctx);
+    }
     let cfg = lab::LabConfig {
         seed: args.seed,
         namespaces: args.namespaces as usize,

@@ -7,6 +7,7 @@
 
 pub mod completions;
 pub mod demo;
+pub mod demo_ovs;
 pub mod journal;
 pub mod kuryr;
 pub mod lab;

@@ -183,3 +183,26 @@ pub(crate) fn nova_error(status: StatusCode, message: impl Into<String>) -> Resp
         json!({ key: {"code": status.as_u16(), "message": message.into()} }),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_compute_microversion_is_read_from_either_header_and_is_2_1_without() {
+        let parse = |h: &[(&'static str, &'static str)]| {
+            let mut m = HeaderMap::new();
+            for (k, v) in h {
+                m.insert(*k, v.parse().unwrap());
+            }
+            Req::parse(Method::GET, "/v2.1/servers", None, &m, &Bytes::new())
+                .ok()
+                .unwrap()
+                .compute_version
+        };
+        assert_eq!(parse(&[("openstack-api-version", "compute 2.26")]), (2, 26));
+        assert_eq!(parse(&[("x-openstack-nova-api-version", "2.37")]), (2, 37));
+        assert_eq!(parse(&[]), (2, 1));
+        assert_eq!(parse(&[("openstack-api-version", "volume 3.5")]), (2, 1));
+    }
+}

@@ -55,7 +55,7 @@ impl OpenStack {
             .await
     }
 
-    /// Creates a server from the fields of `body` (202).
+    /// Creates a server from the fields of `body`, sent as `{"server": body}` (202).
     pub async fn create_server(&self, body: Value) -> Result<Outcome<Server>, Error> {
         self.write_one(C, Method::POST, "/servers", "server", body)
             .await

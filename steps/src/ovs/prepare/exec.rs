@@ -6,6 +6,7 @@
 //! The argv is passed as is, never through a shell, so nothing is quoted
 //! and no SQL or path is re-parsed on the way. Credentials stay in the pod:
 //! the client reads them from its `--defaults-file` ([`MYSQL_DEFAULTS`]).
+//! A program the container does not have is exit status [`NOT_FOUND`].
 
 use futures::future::BoxFuture;
 
@@ -13,10 +14,13 @@ use crate::engine::StepError;
 
 /// The MariaDB client options file of openstack-helm's `mariadb` container
 /// (holds the admin user and password; never read by this tool).
-pub const MYSQL_DEFAULTS: &str = "--defaults-file=/etc/mysql/admin_user.cnf";
+pub const MYSQL_DEFAULTS: &str = "/etc/mysql/admin_user.cnf";
 
 /// The container of a `mariadb-server` pod that runs `mariadbd`.
 pub const CONTAINER: &str = "mariadb";
+
+/// The exit status of a program the container does not have (as a shell's).
+pub const NOT_FOUND: i32 = 127;
 
 /// What a command printed and how it exited.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -56,12 +60,67 @@ pub trait Exec: Send + Sync {
 }
 
 /// Returns the argv of one SQL statement through the MariaDB client
-/// (`-N -B`: no column names, tab-separated rows).
-pub fn sql(statement: &str) -> Vec<String> {
-    ["mariadb", MYSQL_DEFAULTS, "-N", "-B", "-e", statement]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+/// (`-N -B`: no column names, tab-separated rows), reading its credentials
+/// from `defaults_file` when there is one.
+pub fn sql(defaults_file: Option<&str>, statement: &str) -> Vec<String> {
+    let mut a = vec!["mariadb".to_string()];
+    a.extend(defaults_file.map(|f| format!("--defaults-file={f}")));
+    a.extend(["-N", "-B", "-e", statement].iter().map(|s| s.to_string()));
+    a
+}
+
+/// [`Exec`] over the Kubernetes exec protocol (`crate::kube::exec`).
+pub struct KubeExec {
+    pub client: crate::kube::KubeClient,
+    /// Longest time of one command.
+    pub timeout: std::time::Duration,
+    /// Longest time of `mariadb-dump`.
+    pub dump_timeout: std::time::Duration,
+}
+
+impl Exec for KubeExec {
+    fn run<'a>(
+        &'a self,
+        namespace: &'a str,
+        pod: &'a str,
+        container: &'a str,
+        argv: &'a [String],
+    ) -> BoxFuture<'a, Result<ExecOut, StepError>> {
+        Box::pin(async move {
+            let args: Vec<&str> = argv.iter().map(String::as_str).collect();
+            let timeout = if args.first() == Some(&"mariadb-dump") {
+                self.dump_timeout
+            } else {
+                self.timeout
+            };
+            match self
+                .client
+                .exec(namespace, pod, Some(container), &args, timeout)
+                .await
+            {
+                Ok(out) => Ok(ExecOut {
+                    stdout: out.stdout_text(),
+                    stderr: out.stderr_text(),
+                    status: out.exit_code,
+                }),
+                // The kubelet's answer for a program the image lacks: the
+                // caller decides, as a shell's status 127 lets it.
+                Err(crate::kube::KubeError::Exec {
+                    problem: crate::kube::ExecProblem::Failed { message, .. },
+                    ..
+                }) if message.contains("executable file not found") => Ok(ExecOut {
+                    stdout: String::new(),
+                    stderr: message,
+                    status: NOT_FOUND,
+                }),
+                Err(e) => Err(StepError {
+                    retryable: e.is_retryable(),
+                    http_status: None,
+                    message: crate::redact::text(&e.to_string()).into_owned(),
+                }),
+            }
+        })
+    }
 }
 
 #[cfg(test)]
@@ -119,8 +178,13 @@ mod tests {
 
     #[test]
     fn sql_passes_the_statement_as_one_argument_and_no_password() {
-        let a = sql("SET GLOBAL wsrep_desync = ON");
+        let a = sql(Some(MYSQL_DEFAULTS), "SET GLOBAL wsrep_desync = ON");
+        assert_eq!(a[1], "--defaults-file=/etc/mysql/admin_user.cnf");
         assert_eq!(a.last().unwrap(), "SET GLOBAL wsrep_desync = ON");
+        assert_eq!(
+            sql(None, "SELECT 1"),
+            ["mariadb", "-N", "-B", "-e", "SELECT 1"]
+        );
         assert!(
             a.iter()
                 .all(|x| !x.contains("password") && !x.starts_with("-p"))

@@ -25,9 +25,8 @@ pub const SYNCED: &str = "Synced";
 /// The state of a desynced member.
 pub const DESYNCED: &str = "Donor/Desynced";
 
-/// The status variables the judgement reads.
-const STATUS: &str = "SHOW GLOBAL STATUS WHERE Variable_name IN \
-     ('wsrep_ready','wsrep_cluster_status','wsrep_local_state_comment','wsrep_connected','wsrep_cluster_size')";
+/// The status variables the judgement reads (among the others `wsrep_%` matches).
+const STATUS: &str = "SHOW GLOBAL STATUS LIKE 'wsrep_%'";
 /// The desync switch.
 const DESYNC_VAR: &str = "SHOW GLOBAL VARIABLES LIKE 'wsrep_desync'";
 
@@ -159,7 +158,7 @@ fn pod_ready(pod: &Value) -> bool {
 pub async fn read_member(cx: &PrepareCx, pod: &str) -> Result<BTreeMap<String, String>, StepError> {
     let mut vars = BTreeMap::new();
     for q in [STATUS, DESYNC_VAR] {
-        let argv = sql(q);
+        let argv = sql(cx.mysql_defaults.as_deref(), q);
         let out = cx.exec.run(NAMESPACE, pod, CONTAINER, &argv).await?;
         vars.extend(parse_vars(
             &out.ok(&format!("read the wsrep status of {pod}"))?,

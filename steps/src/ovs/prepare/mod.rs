@@ -29,7 +29,7 @@ use crate::engine::{ErasedStep, StepError, check, effect, wait};
 use crate::kube::{KubeClient, KubeError, ObjectRef};
 use crate::openstack::OpenStack;
 
-pub use exec::{Exec, ExecOut};
+pub use exec::{Exec, ExecOut, KubeExec};
 pub use gate::{LeaseGate, lease_gate, open_desync};
 pub use plan::{Action, Discovery, Operation, Plan, PlanError, PrepareOptions};
 pub use session::{PrepareError, PrepareSession, WORKFLOW};
@@ -44,6 +44,8 @@ pub struct PrepareCx {
     pub exec: Arc<dyn Exec>,
     /// The OpenStackDeployment.
     pub deployment: ObjectRef,
+    /// The MariaDB client options file in the `mariadb` container (`None`: the client's defaults).
+    pub mysql_defaults: Option<String>,
 }
 
 /// Returns the step of a planned operation.

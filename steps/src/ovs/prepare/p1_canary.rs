@@ -124,11 +124,7 @@ impl Effect for Canary {
                 if let Some(n) = &self.network {
                     server["networks"] = json!([{"uuid": n}]);
                 }
-                let out = cx
-                    .openstack
-                    .create_server(json!({ "server": server }))
-                    .await
-                    .map_err(os_err)?;
+                let out = cx.openstack.create_server(server).await.map_err(os_err)?;
                 (out.value.id, Some(out.status))
             }
         };

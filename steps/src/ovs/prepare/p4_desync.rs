@@ -80,7 +80,7 @@ impl Effect for Desync {
                 p.problems.join("; ")
             )));
         }
-        let argv = sql("SET GLOBAL wsrep_desync = ON");
+        let argv = sql(cx.mysql_defaults.as_deref(), "SET GLOBAL wsrep_desync = ON");
         cx.exec
             .run(NAMESPACE, &p.pod, CONTAINER, &argv)
             .await?

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::PrepareCx;
-use super::exec::{CONTAINER, MYSQL_DEFAULTS};
+use super::exec::{CONTAINER, NOT_FOUND};
 use super::galera::{DESYNCED, NAMESPACE, read_member};
 use crate::engine::{Applied, Effect, Step, StepError, Verdict};
 use journal::OperationSpec;
@@ -35,8 +35,10 @@ pub struct Observed {
     pub path: String,
     /// Its size in bytes, when it exists.
     pub size: Option<u64>,
-    /// It ends with mariadb-dump's closing line.
-    pub complete: bool,
+    /// It ends with mariadb-dump's closing line (`None`: cannot be read, see `note`).
+    pub complete: Option<bool>,
+    /// Why completeness is unknown.
+    pub note: Option<String>,
     /// Its sha256 (hex), when complete.
     pub sha256: Option<String>,
     /// The member's `wsrep_desync` is ON.
@@ -55,12 +57,21 @@ fn argv(parts: &[&str]) -> Vec<String> {
     parts.iter().map(|s| s.to_string()).collect()
 }
 
-/// Reads the dump file's size, completeness and checksum on the member.
-pub async fn read_file(
-    cx: &PrepareCx,
-    pod: &str,
-    path: &str,
-) -> Result<(Option<u64>, bool, Option<String>), StepError> {
+/// The dump file as read through exec.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileState {
+    /// Its size, when it exists.
+    pub size: Option<u64>,
+    /// Whether it ends with the closing line; `None` when that cannot be
+    /// read (no `tail` in the container), see `note`.
+    pub complete: Option<bool>,
+    /// Its sha256 (hex), when complete or when asked for.
+    pub sha256: Option<String>,
+    /// Why completeness is unknown.
+    pub note: Option<String>,
+}
+
+async fn size_of(cx: &PrepareCx, pod: &str, path: &str) -> Result<Option<u64>, StepError> {
     let stat = cx
         .exec
         .run(
@@ -71,26 +82,17 @@ pub async fn read_file(
         )
         .await?;
     if stat.status != 0 && stat.stderr.contains("No such file") {
-        return Ok((None, false, None));
+        return Ok(None);
     }
-    let size: u64 = stat
+    let size = stat
         .ok(&format!("stat {path} on {pod}"))?
         .trim()
         .parse()
         .map_err(|e| StepError::fatal(format!("read the size of {path} on {pod}: {e}")))?;
-    let tail = cx
-        .exec
-        .run(
-            NAMESPACE,
-            pod,
-            CONTAINER,
-            &argv(&["tail", "-c", "256", path]),
-        )
-        .await?
-        .ok(&format!("read the end of {path} on {pod}"))?;
-    if !tail.contains(COMPLETED) {
-        return Ok((Some(size), false, None));
-    }
+    Ok(Some(size))
+}
+
+async fn sha256_of(cx: &PrepareCx, pod: &str, path: &str) -> Result<String, StepError> {
     let sum = cx
         .exec
         .run(NAMESPACE, pod, CONTAINER, &argv(&["sha256sum", path]))
@@ -106,7 +108,47 @@ pub async fn read_file(
             "checksum {path} on {pod}: sha256sum printed {sum:?}"
         )));
     }
-    Ok((Some(size), true, Some(hex)))
+    Ok(hex)
+}
+
+/// Reads the dump file's size, completeness (its last bytes, with `tail`)
+/// and, when complete, its checksum on the member.
+pub async fn read_file(cx: &PrepareCx, pod: &str, path: &str) -> Result<FileState, StepError> {
+    let Some(size) = size_of(cx, pod, path).await? else {
+        return Ok(FileState::default());
+    };
+    let tail = cx
+        .exec
+        .run(
+            NAMESPACE,
+            pod,
+            CONTAINER,
+            &argv(&["tail", "-c", "256", path]),
+        )
+        .await?;
+    if tail.status == NOT_FOUND {
+        return Ok(FileState {
+            size: Some(size),
+            complete: None,
+            sha256: None,
+            note: Some(format!(
+                "the container has no `tail`, so whether {path} is complete cannot be read"
+            )),
+        });
+    }
+    let complete = tail
+        .ok(&format!("read the end of {path} on {pod}"))?
+        .contains(COMPLETED);
+    Ok(FileState {
+        size: Some(size),
+        complete: Some(complete),
+        sha256: if complete {
+            Some(sha256_of(cx, pod, path).await?)
+        } else {
+            None
+        },
+        note: None,
+    })
 }
 
 impl Step for Dump {
@@ -119,13 +161,14 @@ impl Step for Dump {
 
     async fn observe(&self, cx: &PrepareCx) -> Result<Observed, StepError> {
         let vars = read_member(cx, &self.pod).await?;
-        let (size, complete, sha256) = read_file(cx, &self.pod, &self.path).await?;
+        let f = read_file(cx, &self.pod, &self.path).await?;
         Ok(Observed {
             pod: self.pod.clone(),
             path: self.path.clone(),
-            size,
-            complete,
-            sha256,
+            size: f.size,
+            complete: f.complete,
+            sha256: f.sha256,
+            note: f.note,
             desynced: vars
                 .get("wsrep_desync")
                 .is_some_and(|v| v.eq_ignore_ascii_case("ON")),
@@ -155,11 +198,17 @@ impl Effect for Dump {
 
     fn classify(&self, o: &Observed, _intent: Option<&Params>) -> Verdict {
         match (o.size, o.complete, &o.sha256) {
-            (Some(size), true, Some(sum)) if size > 0 => Verdict::Done(format!(
+            (Some(size), Some(true), Some(sum)) if size > 0 => Verdict::Done(format!(
                 "{} on {} is complete: {size} bytes, sha256 {sum}",
                 o.path, o.pod
             )),
-            (Some(size), _, _) => Verdict::NotDone(format!(
+            (Some(size), None, _) => Verdict::NotDone(format!(
+                "{} on {} ({size} bytes) may be incomplete ({}): it is taken again",
+                o.path,
+                o.pod,
+                o.note.as_deref().unwrap_or("completeness unknown")
+            )),
+            (Some(size), ..) => Verdict::NotDone(format!(
                 "{} on {} is incomplete ({size} bytes, no closing line): it is taken again",
                 o.path, o.pod
             )),
@@ -174,32 +223,44 @@ impl Effect for Dump {
             )));
         }
         let result_file = format!("--result-file={}", self.path);
-        let dump = argv(&[
-            "mariadb-dump",
-            MYSQL_DEFAULTS,
+        let mut dump = vec!["mariadb-dump".to_string()];
+        dump.extend(
+            cx.mysql_defaults
+                .iter()
+                .map(|f| format!("--defaults-file={f}")),
+        );
+        dump.extend(argv(&[
             "--single-transaction",
             "--databases",
             "neutron",
             &result_file,
-        ]);
+        ]));
         cx.exec
             .run(NAMESPACE, &self.pod, CONTAINER, &dump)
             .await?
             .ok(&format!("dump database neutron on {}", self.pod))?;
-        let (size, complete, sha256) = read_file(cx, &self.pod, &self.path).await?;
-        match (size, complete, sha256) {
-            (Some(size), true, Some(sha256)) if size > 0 => Ok(Applied {
-                http_status: None,
-                observed: json!({"pod": self.pod, "path": self.path, "size": size, "sha256": sha256}),
-            }),
-            (size, ..) => Err(StepError::fatal(format!(
+        // mariadb-dump exited 0: the file is complete; its closing line is
+        // checked too where the container can read it.
+        let f = read_file(cx, &self.pod, &self.path).await?;
+        let size = f.size.unwrap_or(0);
+        if size == 0 || f.complete == Some(false) {
+            return Err(StepError::fatal(format!(
                 "dump database neutron on {}: mariadb-dump succeeded but {} is {} without its closing line; look at the member's disk (df -h /var/lib/mysql)",
                 self.pod,
                 self.path,
-                size.map(|s| format!("{s} bytes"))
+                f.size
+                    .map(|s| format!("{s} bytes"))
                     .unwrap_or_else(|| "missing".into())
-            ))),
+            )));
         }
+        let sha256 = match f.sha256 {
+            Some(s) => s,
+            None => sha256_of(cx, &self.pod, &self.path).await?,
+        };
+        Ok(Applied {
+            http_status: None,
+            observed: json!({"pod": self.pod, "path": self.path, "size": size, "sha256": sha256}),
+        })
     }
 }
 
@@ -216,8 +277,9 @@ mod tests {
             pod: "mariadb-server-2".into(),
             path: "/var/lib/mysql/n.sql".into(),
             size,
-            complete,
+            complete: size.map(|_| complete),
             sha256: sum.map(String::from),
+            note: None,
             desynced: true,
             state: DESYNCED.into(),
         }
@@ -273,10 +335,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_file_is_read_back_absent_partial_or_complete() {
+    async fn the_file_is_read_back_absent_partial_complete_or_unknown() {
         let sum = "0123456789abcdef".repeat(4);
         let body = Arc::new(std::sync::Mutex::new(None::<String>));
-        let b = body.clone();
+        let no_tail = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (b, nt) = (body.clone(), no_tail.clone());
         let s2 = sum.clone();
         let exec = FakeExec::new(move |_, argv| {
             let f = b.lock().unwrap().clone();
@@ -293,6 +356,11 @@ mod tests {
                     stderr: "stat: cannot statx '/x': No such file or directory".into(),
                     status: 1,
                 }),
+                ("tail", Some(_)) if nt.load(std::sync::atomic::Ordering::SeqCst) => Ok(ExecOut {
+                    stdout: String::new(),
+                    stderr: "executable file not found".into(),
+                    status: NOT_FOUND,
+                }),
                 ("stat", Some(f)) => out(format!("{}\n", f.len())),
                 ("tail", Some(f)) => out(f),
                 ("sha256sum", Some(_)) => out(format!("{s2}  /var/lib/mysql/n.sql\n")),
@@ -303,17 +371,23 @@ mod tests {
         let path = "/var/lib/mysql/n.sql";
         assert_eq!(
             read_file(&cx, "p", path).await.unwrap(),
-            (None, false, None)
+            FileState::default()
         );
         *body.lock().unwrap() = Some("CREATE TABLE".into());
+        let f = read_file(&cx, "p", path).await.unwrap();
         assert_eq!(
-            read_file(&cx, "p", path).await.unwrap(),
-            (Some(12), false, None)
+            (f.size, f.complete, f.sha256),
+            (Some(12), Some(false), None)
         );
         *body.lock().unwrap() = Some("x\n-- Dump completed on 2026-12-02\n".into());
+        let f = read_file(&cx, "p", path).await.unwrap();
         assert_eq!(
-            read_file(&cx, "p", path).await.unwrap(),
-            (Some(34), true, Some(sum))
+            (f.size, f.complete, f.sha256),
+            (Some(34), Some(true), Some(sum))
         );
+        no_tail.store(true, std::sync::atomic::Ordering::SeqCst);
+        let f = read_file(&cx, "p", path).await.unwrap();
+        assert_eq!((f.size, f.complete), (Some(34), None));
+        assert!(f.note.unwrap().contains("no `tail`"));
     }
 }

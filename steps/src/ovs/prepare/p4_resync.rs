@@ -66,7 +66,10 @@ impl Effect for Resync {
     }
 
     async fn act(&self, cx: &PrepareCx, p: &Params) -> Result<Applied, StepError> {
-        let argv = sql("SET GLOBAL wsrep_desync = OFF");
+        let argv = sql(
+            cx.mysql_defaults.as_deref(),
+            "SET GLOBAL wsrep_desync = OFF",
+        );
         let out = cx.exec.run(NAMESPACE, &p.pod, CONTAINER, &argv).await?;
         if out.status != 0 {
             // Worth retrying: the member may be restarting; it must not stay desynced.

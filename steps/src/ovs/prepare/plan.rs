@@ -1,10 +1,12 @@
 //! What `ovs prepare` plans from (its [`Discovery`]), the user's choices
 //! ([`PrepareOptions`]) and the plan itself: pure, tested without I/O.
 //!
-//! The operations, in order: P1 one canary per enabled compute host (one
-//! group, booted together), P3 the DHCP lease duration, P4 the Galera
-//! backup (check, desync the highest-index member, dump, resync), and last
-//! the gate that opens a full old lease after P3's outcome. The run's
+//! The operations, in order: the Galera's health check (first, so a
+//! cluster that cannot be backed up stops the run before any change), P1
+//! one canary per enabled compute host (one group, booted together), P3 the
+//! DHCP lease duration, P4 the Galera backup (desync the highest-index
+//! member, dump, resync), and last the gate that opens a full old lease
+//! after P3's outcome. The run's
 //! idempotency key (in the discovery, not in its digest) names every canary
 //! and the dump's timestamp is the discovery's, so a resume finds both again.
 
@@ -24,6 +26,9 @@ pub struct PrepareOptions {
     pub flavor: Option<String>,
     /// Neutron network the canaries are attached to (Nova picks when unset).
     pub network: Option<String>,
+    /// The MariaDB client options file in the `mariadb` container, with the
+    /// admin credentials (`None`: the client's own defaults).
+    pub mysql_defaults_file: Option<String>,
 }
 
 impl Default for PrepareOptions {
@@ -33,6 +38,7 @@ impl Default for PrepareOptions {
             image: None,
             flavor: None,
             network: None,
+            mysql_defaults_file: Some(super::exec::MYSQL_DEFAULTS.into()),
         }
     }
 }
@@ -173,7 +179,18 @@ pub fn build(d: &Discovery, o: &PrepareOptions, digest: &str) -> Result<Plan, Pl
     if d.galera_replicas == 0 {
         return Err(PlanError::NoGalera);
     }
+    let replicas = d.galera_replicas;
+    let pod = member_pod(replicas - 1);
+    let sts = "statefulsets/openstack/mariadb-server".to_string();
+    // The Galera's health first: a cluster that cannot be backed up stops
+    // the run before anything is changed (the desync checks it again).
     let mut ops = Vec::new();
+    ops.push(Operation {
+        id: "p4-galera-check".into(),
+        step: "P4".into(),
+        target: sts,
+        action: Action::CheckGalera { replicas },
+    });
     for host in &d.compute_hosts {
         let name = canary_name(&d.key, host);
         ops.push(Operation {
@@ -197,15 +214,6 @@ pub fn build(d: &Discovery, o: &PrepareOptions, digest: &str) -> Result<Plan, Pl
             deployment: d.deployment.clone(),
             value: REQUIRED_LEASE_S,
         },
-    });
-    let replicas = d.galera_replicas;
-    let pod = member_pod(replicas - 1);
-    let sts = "statefulsets/openstack/mariadb-server".to_string();
-    ops.push(Operation {
-        id: "p4-galera-check".into(),
-        step: "P4".into(),
-        target: sts.clone(),
-        action: Action::CheckGalera { replicas },
     });
     ops.push(Operation {
         id: DESYNC_OP.into(),
@@ -273,16 +281,16 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn the_plan_boots_one_canary_per_host_then_lease_backup_and_gate() {
+    fn the_plan_checks_the_galera_first_then_canaries_lease_backup_and_gate() {
         let p = build(&discovery(), &options(), "d1").unwrap();
         let ids: Vec<&str> = p.operations.iter().map(|o| o.id.as_str()).collect();
         assert_eq!(
             ids,
             [
+                "p4-galera-check",
                 "p1-canary/compute-0",
                 "p1-canary/compute-1",
                 "p3-dhcp-lease",
-                "p4-galera-check",
                 "p4-desync",
                 "p4-dump",
                 "p4-resync",
@@ -290,7 +298,7 @@ pub(crate) mod tests {
             ]
         );
         assert_eq!(
-            p.operations[0].action,
+            p.operations[1].action,
             Action::BootCanary {
                 host: "compute-0".into(),
                 name: "ovn-migrate-canary-compute-0-k3y".into(),

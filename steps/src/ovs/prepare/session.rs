@@ -199,7 +199,7 @@ impl Workflow for PrepareSession {
 
     fn context(
         &self,
-        _run: &LoadedRun<Self>,
+        run: &LoadedRun<Self>,
         _rec: &Recorder,
         _how: &Execution<'_>,
     ) -> Result<PrepareCx, PrepareError> {
@@ -208,6 +208,7 @@ impl Workflow for PrepareSession {
             openstack: self.openstack.clone(),
             exec: self.exec.clone(),
             deployment: self.deployment.clone(),
+            mysql_defaults: run.options.mysql_defaults_file.clone(),
         })
     }
 
@@ -274,6 +275,7 @@ pub(crate) mod tests {
             openstack: OpenStack::with_timeout(cloud, Duration::from_secs(1)).unwrap(),
             exec,
             deployment: ObjectRef::namespaced(Kind::OpenStackDeployment, "openstack", "osh"),
+            mysql_defaults: None,
         }
     }
 
