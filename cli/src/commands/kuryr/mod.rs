@@ -12,6 +12,7 @@ pub mod connect;
 pub mod errors;
 pub mod options;
 pub mod plan;
+pub mod restore;
 pub mod resume;
 pub mod run;
 pub mod status;
@@ -29,6 +30,7 @@ pub enum KuryrCommand {
     Run(run::RunArgs),
     Resume(resume::ResumeArgs),
     Status(status::StatusArgs),
+    Restore(restore::RestoreArgs),
 }
 
 /// Runs a `kuryr` subcommand.
@@ -38,5 +40,6 @@ pub fn run(cmd: KuryrCommand, ctx: &Context) -> Result<i32> {
         KuryrCommand::Run(args) => run::run(args, ctx),
         KuryrCommand::Resume(args) => resume::run(args, ctx),
         KuryrCommand::Status(args) => status::run(args, ctx),
+        KuryrCommand::Restore(args) => restore::run(args, ctx),
     }
 }
