@@ -3,11 +3,13 @@
 //! `plan` discovers and journals a plan without changing anything; `run`
 //! executes the current plan (making one first if needed) after confirmation,
 //! or carries on an interrupted run; `resume` carries on an interrupted run;
-//! `status` reports where the current run is ([`crate::run_status`]). They are thin: connecting is
+//! `status` reports where the current run is ([`crate::run_status`]);
+//! `cleanup …` is the cleanup phase ([`cleanup`]). They are thin: connecting is
 //! [`connect`], the workflow's presentation [`workflow`], its errors
 //! [`errors`], and planning, running and resuming the generic
 //! [`crate::driver`].
 
+pub mod cleanup;
 pub mod connect;
 pub mod errors;
 pub mod options;
@@ -30,6 +32,9 @@ pub enum KuryrCommand {
     Run(run::RunArgs),
     Resume(resume::ResumeArgs),
     Status(status::StatusArgs),
+    /// The cleanup phase (C0–C22): delete Kuryr's leftovers after the migration.
+    #[command(subcommand)]
+    Cleanup(cleanup::CleanupCommand),
     Restore(restore::RestoreArgs),
 }
 
@@ -40,6 +45,7 @@ pub fn run(cmd: KuryrCommand, ctx: &Context) -> Result<i32> {
         KuryrCommand::Run(args) => run::run(args, ctx),
         KuryrCommand::Resume(args) => resume::run(args, ctx),
         KuryrCommand::Status(args) => status::run(args, ctx),
+        KuryrCommand::Cleanup(cmd) => cleanup::run(cmd, ctx),
         KuryrCommand::Restore(args) => restore::run(args, ctx),
     }
 }

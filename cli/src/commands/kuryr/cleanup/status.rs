@@ -1,0 +1,32 @@
+//! `ovn-migrate kuryr cleanup status`: where the current cleanup run is,
+//! from the journal alone (no cluster access); the shared
+//! [`crate::run_status`] does the reading.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use steps::kuryr::cleanup::record::WORKFLOW;
+
+use crate::context::Context;
+use crate::error::Result;
+use crate::run_status::{StatusOf, show};
+
+/// Show where the current cleanup run is (from the journal; no cluster access).
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The cluster id [default: the only cluster in the state directory].
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// The run's journal directory [default: the cluster's current cleanup run].
+    #[arg(long, value_name = "DIR")]
+    pub journal: Option<PathBuf>,
+}
+
+/// Runs `kuryr cleanup status`.
+pub fn run(args: StatusArgs, ctx: &Context) -> Result<i32> {
+    let of = StatusOf {
+        workflow: WORKFLOW,
+        start_hint: "start one with `ovn-migrate kuryr cleanup plan` or `run`",
+    };
+    show(ctx, &of, args.journal.as_deref(), args.cluster.as_deref())
+}
