@@ -19,7 +19,7 @@ use crate::controllers::{ControllerConfig, Controllers};
 use crate::faults::{FaultRule, Faults};
 use crate::k8s::{self, ApiServer, Store};
 use crate::openstack::{Cloud, CloudConfig};
-use crate::scenario::{Scenario, ScenarioConfig, kuryr_cluster};
+use crate::scenario::{Scenario, ScenarioConfig, kuryr_cluster, shared_project};
 
 /// How to build and run a lab.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -52,6 +52,13 @@ pub struct LabConfig {
     /// Serve the simulated OpenStack (false: the tool is pointed at a real
     /// or staging cloud instead, and no clouds.yaml is written).
     pub openstack: bool,
+    /// Seed the cleanup's shared-project scenario instead (needs ≥ 3
+    /// namespaces): in the same project, a second live Kuryr cluster, an
+    /// untagged appliance trunk and a user's VM port on a Kuryr network.
+    pub shared_project: bool,
+    /// Start as a cluster the migration already switched to OVN-Kubernetes
+    /// (`networkType` set in spec and status), with Kuryr's leftovers in place.
+    pub migrated: bool,
 }
 
 impl Default for LabConfig {
@@ -69,6 +76,8 @@ impl Default for LabConfig {
             octavia_version: "2.26".into(),
             empty: false,
             openstack: true,
+            shared_project: false,
+            migrated: false,
         }
     }
 }
@@ -151,6 +160,8 @@ impl Lab {
         let store = Store::new();
         let scenario = if cfg.empty {
             Scenario::default()
+        } else if cfg.shared_project {
+            shared_project(&cfg.scenario(), false).0
         } else {
             kuryr_cluster(&cfg.scenario())
         };
@@ -162,6 +173,17 @@ impl Lab {
         store
             .seed(objects)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        if cfg.migrated && !cfg.empty {
+            let ovnk = serde_json::json!("OVNKubernetes");
+            for status in [false, true] {
+                store
+                    .mutate("networks.config.openshift.io", "", "cluster", status, |c| {
+                        let part = if status { "status" } else { "spec" };
+                        c[part]["networkType"] = ovnk.clone();
+                    })
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            }
+        }
         let (nova_reboots, rx) = broadcast::channel(1024);
         let controllers = Controllers::start(store.clone(), cfg.controllers.clone(), rx);
         let api = k8s::start(store.clone(), controllers.routes(), &faults).await?;

@@ -193,4 +193,37 @@ mod tests {
         let kn = by_resource("kuryrnetworks.openstack.org").unwrap();
         assert!(register_crd(&crd_for(kn), true).unwrap().is_empty());
     }
+
+    #[test]
+    fn deleting_a_crd_deletes_its_custom_resources() {
+        let store = crate::k8s::Store::new();
+        let kp = by_resource("kuryrports.openstack.org").unwrap();
+        let klb = by_resource("kuryrloadbalancers.openstack.org").unwrap();
+        store
+            .seed(vec![
+                crd_for(kp),
+                crd_for(klb),
+                json!({"apiVersion": "openstack.org/v1", "kind": "KuryrPort",
+                    "metadata": {"name": "p", "namespace": "ns"}}),
+                json!({"apiVersion": "openstack.org/v1", "kind": "KuryrLoadBalancer",
+                    "metadata": {"name": "s", "namespace": "ns"}}),
+            ])
+            .unwrap();
+        let crds = "customresourcedefinitions.apiextensions.k8s.io";
+        store.delete(crds, "", "kuryrports.openstack.org").unwrap();
+        assert!(
+            store
+                .list_all("kuryrports.openstack.org", None)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            store
+                .list_all("kuryrloadbalancers.openstack.org", None)
+                .unwrap()
+                .len(),
+            1,
+            "another CRD's resources stay"
+        );
+    }
 }

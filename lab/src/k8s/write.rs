@@ -283,6 +283,16 @@ impl State {
         if is_deleting(&old) {
             return Ok(old);
         }
+        // As kube-apiserver does, deleting a CRD deletes its custom resources.
+        if crd::is_crd(k)
+            && let Some(cr) = kinds::by_resource(&key.1)
+        {
+            let cki = kind_index(cr);
+            let keys: Vec<ObjKey> = self.objects[cki].keys().cloned().collect();
+            for kk in keys {
+                let _ = self.delete(cki, &kk, &Preconditions::default());
+            }
+        }
         let is_ns = std::ptr::eq(k, namespace_kind());
         if !is_ns && finalizers(&old).is_empty() {
             return Ok(self.remove(ki, key, None).expect("present"));
