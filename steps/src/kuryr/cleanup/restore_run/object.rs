@@ -15,6 +15,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::plan::default_shaped;
 use super::{RestoreCx, os_err, same_tags};
 use crate::engine::{Applied, Effect, Step, StepError, Verdict};
 use crate::kuryr::cleanup::restore::{Create, RestoreStep};
@@ -25,6 +26,8 @@ pub struct CreateObject {
     pub spec: OperationSpec,
     pub group: String,
     pub step: RestoreStep,
+    /// A security group's default rules to keep (see `Operation::default_rules`).
+    pub default_rules: Vec<(String, String)>,
 }
 
 /// An object found by the idempotency key.
@@ -45,6 +48,8 @@ pub struct Seen {
     pub found: Option<Found>,
     /// Old → new, when found.
     pub id_map: BTreeMap<String, String>,
+    /// A found security group's default rules the snapshot's group did not have.
+    pub extra_rules: Vec<String>,
 }
 
 /// What the intent records: the body and the object to tag, if it exists.
@@ -117,6 +122,32 @@ fn string_list(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+impl CreateObject {
+    /// Returns the default rules Neutron gave a restored group that the
+    /// snapshot's group did not have (none for other objects).
+    async fn extra_rules(&self, cx: &RestoreCx, id: &str) -> Result<Vec<String>, StepError> {
+        if !matches!(self.step.create, Create::SecurityGroup { .. }) {
+            return Ok(Vec::new());
+        }
+        let rules = cx
+            .openstack
+            .list_security_group_rules(&Query::new().eq("security_group_id", id.to_string()))
+            .await
+            .map_err(|e| os_err(&format!("list the rules of security group {id}"), e))?;
+        Ok(rules
+            .into_iter()
+            .filter(|r| {
+                default_shaped(r)
+                    && !self
+                        .default_rules
+                        .iter()
+                        .any(|(d, e)| *d == r.direction && *e == r.ethertype)
+            })
+            .map(|r| r.id)
+            .collect())
+    }
+}
+
 impl Step for CreateObject {
     type Cx = RestoreCx;
     type Observation = Seen;
@@ -155,14 +186,17 @@ impl Step for CreateObject {
                 port_id: v["port_id"].as_str().map(str::to_string),
             });
         let mut id_map = BTreeMap::new();
+        let mut extra_rules = Vec::new();
         if let Some(f) = &found {
             id_map.insert(old.clone(), f.id.clone());
             cx.map.record(&id_map);
+            extra_rules = self.extra_rules(cx, &f.id).await?;
         }
         Ok(Seen {
             body,
             found,
             id_map,
+            extra_rules,
         })
     }
 }
@@ -188,6 +222,12 @@ impl Effect for CreateObject {
             && f.port_id.as_deref() != seen.body["port_id"].as_str()
         {
             return Verdict::NotDone(format!("{} is there, on another port", f.id));
+        }
+        if !seen.extra_rules.is_empty() {
+            return Verdict::NotDone(format!(
+                "{} is there with default rules its snapshot did not have",
+                f.id
+            ));
         }
         Verdict::Done(format!("{} is there", f.id))
     }
@@ -239,6 +279,13 @@ impl Effect for CreateObject {
                 .await
                 .map_err(|e| os_err(&format!("tag {coll}/{id}"), e))?;
             status = status.or(Some(out.status));
+        }
+        for rule in self.extra_rules(cx, &id).await? {
+            match os.delete_security_group_rule(&rule).await {
+                Ok(_) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(os_err(&format!("delete default rule {rule} of {id}"), e)),
+            }
         }
         Ok(Applied {
             http_status: status,
@@ -297,6 +344,7 @@ mod tests {
         CreateObject {
             spec: super::super::test_spec(),
             group: "g".into(),
+            default_rules: vec![],
             step: RestoreStep {
                 kind: crate::kuryr::cleanup::select::ObjKind::Network,
                 old_id: "net-a".into(),
@@ -314,6 +362,7 @@ mod tests {
             body: json!({"name": "ns/a-net"}),
             found,
             id_map: BTreeMap::new(),
+            extra_rules: vec![],
         };
         assert!(matches!(s.classify(&seen(None), None), Verdict::NotDone(_)));
         let untagged = Found {
