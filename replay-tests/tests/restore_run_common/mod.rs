@@ -91,12 +91,15 @@ fn sorted(v: &Value) -> Value {
 }
 
 /// Returns the cloud without IDs: per collection, the sorted list of every
-/// object's name, description, CIDR, addresses and tags.
+/// object's name, description, CIDR, addresses and tags (IDs in names as `*`).
 pub fn shape(rig: &Rig) -> BTreeMap<String, Vec<String>> {
     let cloud = rig.lab.cloud();
     let mut out = BTreeMap::new();
+    // Names that hold an ID (the VIP port `octavia-lb-<id>`) lose it too.
+    let uuid =
+        regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").unwrap();
     let one = |o: &Value| {
-        json!({
+        let v = json!({
             "name": o["name"], "description": o["description"], "cidr": o["cidr"],
             "gateway_ip": o["gateway_ip"], "prefixes": o["prefixes"],
             "fixed_ips": o["fixed_ips"].as_array().map(|a| a.iter().map(|f| f["ip_address"].clone()).collect::<Vec<_>>()),
@@ -105,7 +108,8 @@ pub fn shape(rig: &Rig) -> BTreeMap<String, Vec<String>> {
             "rules": o["security_group_rules"].as_array().map(|a| a.len()),
             "tags": sorted(&o["tags"]),
         })
-        .to_string()
+        .to_string();
+        uuid.replace_all(&v, "*").into_owned()
     };
     for coll in NEUTRON {
         let mut v: Vec<String> = cloud.neutron_objects(coll).iter().map(one).collect();
