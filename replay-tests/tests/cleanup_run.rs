@@ -72,6 +72,21 @@ fn the_cleanup_removes_exactly_its_plan_and_leaves_every_other_object_unchanged(
     let j = Journal::open_read(&dir).unwrap();
     let rec = read_cleanup(&j).unwrap();
     assert!(rec.sealed, "the run is sealed as completed");
+    // What the journal says the run deleted (for the restore): every
+    // selected deletion but the ports that go with their owner.
+    let want: steps::kuryr::cleanup::restore::Deleted = rec
+        .selection
+        .delete
+        .iter()
+        .filter(|e| !(e.implicit && e.kind == ObjKind::Port))
+        .map(|e| (e.kind, e.id.clone()))
+        .collect();
+    assert_eq!(rec.deleted, want);
+    assert_eq!(
+        rec.done.len(),
+        rec.graph.nodes.len(),
+        "every operation done"
+    );
     assert_eq!(rec.plan_digest, plan["plan_digest"].as_str().unwrap());
     let after = world(&rig);
 
@@ -335,4 +350,31 @@ fn a_drifted_plan_is_refused_and_a_named_foreign_port_is_a_journaled_decision() 
         rec.deleted
             .contains(&(ObjKind::Port, ids.user_vm_port.clone()))
     );
+}
+
+#[test]
+fn a_cluster_still_on_kuryr_fails_the_precheck_and_nothing_is_deleted() {
+    let cfg = lab::LabConfig {
+        migrated: false,
+        ..config()
+    };
+    let rig = Rig::start(cfg);
+    let out = cleanup(&rig, "run", &[], None);
+    assert_eq!(
+        code(&out),
+        5,
+        "the precheck's exit code: {}",
+        describe(&out)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("network-type-ovnk"), "{}", describe(&out));
+    assert!(
+        text.contains("finish the migration first"),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(removals(&rig), Default::default(), "nothing was sent");
+    let j = Journal::open_read(&journal_dir(&rig.state).unwrap()).unwrap();
+    let e = read_cleanup(&j).unwrap_err();
+    assert!(e.contains("never journaled its snapshot"), "{e}");
 }

@@ -83,10 +83,20 @@ pub fn journal_dir(state: &Path) -> Option<PathBuf> {
 }
 
 fn stable(mut v: Value) -> Value {
-    if let Some(m) = v.as_object_mut() {
-        m.remove("updated_at");
-        m.remove("revision_number");
+    // Stamped by the lab's clock when seeded or changed, at every level.
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.remove("created_at");
+                m.remove("updated_at");
+                m.remove("revision_number");
+                m.values_mut().for_each(walk);
+            }
+            Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
     }
+    walk(&mut v);
     clean(v)
 }
 

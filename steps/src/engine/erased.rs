@@ -63,6 +63,8 @@ pub trait ErasedEffect<Cx>: Send + Sync {
     ) -> BoxFuture<'a, Result<Applied, StepError>>;
     /// Returns the id of the operation that undoes this one.
     fn compensated_by(&self) -> Option<String>;
+    /// Returns whether it may wait after acting (see [`Effect::settles`]).
+    fn settles(&self) -> bool;
 }
 
 /// Returns `value` decoded as `T`, or a message naming what did not decode.
@@ -212,5 +214,8 @@ impl<S: Effect> ErasedEffect<S::Cx> for EffectBox<S> {
     }
     fn compensated_by(&self) -> Option<String> {
         self.0.step.compensated_by()
+    }
+    fn settles(&self) -> bool {
+        self.0.step.settles()
     }
 }

@@ -448,11 +448,14 @@ async fn act_loop<Cx: Send + Sync>(
             }
         }
     };
-    let live = match live {
-        Some(l) => l,
-        None => observe_retrying(step, cx, env).await?,
-    };
-    settle(step, cx, env, &live, Some(&params)).await?;
+    // A step that never waits after acting needs no observation for it.
+    if live.is_some() || eff.settles() {
+        let live = match live {
+            Some(l) => l,
+            None => observe_retrying(step, cx, env).await?,
+        };
+        settle(step, cx, env, &live, Some(&params)).await?;
+    }
     progress.on(&ProgressEvent::Finished {
         op: name,
         result: "done",

@@ -192,6 +192,13 @@ pub trait Effect: Step {
         None
     }
 
+    /// Returns false when [`Effect::settle`] is `None` whatever it observes:
+    /// the engine then does not observe again after a successful act (one
+    /// read fewer per operation). True by default.
+    fn settles(&self) -> bool {
+        true
+    }
+
     /// Returns the id of the later operation that undoes this one (a
     /// desync's resync): if the run stops between the two, the next execute
     /// runs that compensation first, and this operation again after it.

@@ -23,12 +23,18 @@ struct World {
     most_in_flight: AtomicUsize,
     /// Effects wait this long, so concurrent ones overlap.
     act_ms: u64,
+    /// `start:<name>` and `end:<name>` of every effect, in order.
+    log: Mutex<Vec<String>>,
+    /// Observations made by [`Once`].
+    observes: AtomicUsize,
 }
 
 struct SetFlag {
     name: String,
     group: Option<String>,
     ambiguous: bool,
+    /// Operations of its group to be done first (a dependency graph).
+    after: Vec<String>,
 }
 
 impl Step for SetFlag {
@@ -45,6 +51,9 @@ impl Step for SetFlag {
     }
     fn group(&self) -> Option<String> {
         self.group.clone()
+    }
+    fn after(&self) -> Vec<String> {
+        self.after.clone()
     }
     async fn observe(&self, w: &World) -> Result<bool, StepError> {
         Ok(w.flags
@@ -67,12 +76,14 @@ impl Effect for SetFlag {
         }
     }
     async fn act(&self, w: &World, _: &()) -> Result<Applied, StepError> {
+        w.log.lock().unwrap().push(format!("start:{}", self.name));
         let now = w.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         w.most_in_flight.fetch_max(now, Ordering::SeqCst);
         if w.act_ms > 0 {
             tokio::time::sleep(Duration::from_millis(w.act_ms)).await;
         }
         w.in_flight.fetch_sub(1, Ordering::SeqCst);
+        w.log.lock().unwrap().push(format!("end:{}", self.name));
         *w.calls
             .lock()
             .unwrap()
@@ -105,6 +116,7 @@ fn flag(name: &str) -> Box<dyn ErasedStep<World>> {
         name: name.into(),
         group: None,
         ambiguous: false,
+        after: vec![],
     })
 }
 
@@ -115,6 +127,7 @@ fn grouped(n: usize) -> Vec<Box<dyn ErasedStep<World>>> {
                 name: format!("n{i}"),
                 group: Some("wave-0".into()),
                 ambiguous: false,
+                after: vec![],
             })
         })
         .collect()
@@ -325,6 +338,7 @@ async fn ambiguous_operations_stop_for_the_operator() {
             name: "x".into(),
             group: None,
             ambiguous: true,
+            after: vec![],
         })],
         &w,
         &j,
@@ -547,4 +561,170 @@ async fn a_wait_cut_short_by_the_lease_is_reported_as_the_lease() {
         s.outcome
     );
     assert!(w.calls.lock().unwrap().is_empty());
+}
+
+fn node(name: &str, after: &[&str]) -> Box<dyn ErasedStep<World>> {
+    effect(SetFlag {
+        name: name.into(),
+        group: Some("graph".into()),
+        ambiguous: false,
+        after: after.iter().map(|a| format!("set/{a}")).collect(),
+    })
+}
+
+fn position(log: &[String], what: &str) -> usize {
+    log.iter()
+        .position(|l| l == what)
+        .unwrap_or_else(|| panic!("{what} is not in {log:?}"))
+}
+
+#[tokio::test]
+async fn a_dependency_graph_starts_each_step_after_its_dependencies_in_a_bounded_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let j = journal(tmp.path());
+    let w = World {
+        act_ms: 5,
+        ..World::default()
+    };
+    // a → b → c, d after a and b, and eight independent steps.
+    let mut steps = vec![
+        node("c", &["b"]),
+        node("b", &["a"]),
+        node("a", &[]),
+        node("d", &["a", "b"]),
+    ];
+    steps.extend((0..8).map(|i| node(&format!("free{i}"), &[])));
+    let t = Timing {
+        concurrency: 3,
+        ..timing()
+    };
+    let s = go_with(steps, &w, &Recorder::new(j.clone()), &t, &NoFence).await;
+    assert_eq!(s.outcome, RunOutcome::Completed, "{s:?}");
+    assert_eq!(s.counts.done, 12);
+    let log = w.log.lock().unwrap().clone();
+    for (before, after) in [("a", "b"), ("b", "c"), ("a", "d"), ("b", "d")] {
+        assert!(
+            position(&log, &format!("end:{before}")) < position(&log, &format!("start:{after}")),
+            "{after} started before {before} ended: {log:?}"
+        );
+    }
+    assert!(
+        w.most_in_flight.load(Ordering::SeqCst) <= 3,
+        "the window holds"
+    );
+    // A second run finds every step done and sends nothing.
+    let s = go_with(
+        vec![node("c", &["b"]), node("b", &["a"]), node("a", &[])],
+        &w,
+        &Recorder::new(j.clone()),
+        &t,
+        &NoFence,
+    )
+    .await;
+    assert_eq!((s.outcome, s.counts.skipped), (RunOutcome::Completed, 3));
+    assert_eq!(w.calls.lock().unwrap()["a"], 1);
+}
+
+#[tokio::test]
+async fn a_failed_step_stops_its_dependents_and_a_cycle_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let j = journal(tmp.path());
+    let w = World::default();
+    w.fail_next.lock().unwrap().push(StepError::fatal("403"));
+    let t = Timing {
+        concurrency: 1,
+        ..timing()
+    };
+    let s = go_with(
+        vec![node("a", &[]), node("b", &["a"]), node("c", &["b"])],
+        &w,
+        &Recorder::new(j.clone()),
+        &t,
+        &NoFence,
+    )
+    .await;
+    assert!(
+        matches!(s.outcome, RunOutcome::Failed { ref op, .. } if op == "set/a"),
+        "{s:?}"
+    );
+    assert_eq!(s.counts.remaining, 3);
+    assert_eq!(w.calls.lock().unwrap().get("b"), None, "b never starts");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let j = journal(tmp.path());
+    let s = go_with(
+        vec![node("x", &["y"]), node("y", &["x"]), node("z", &[])],
+        &w,
+        &Recorder::new(j.clone()),
+        &timing(),
+        &NoFence,
+    )
+    .await;
+    assert!(
+        matches!(&s.outcome, RunOutcome::Failed { error, .. } if error.contains("cycle")),
+        "{s:?}"
+    );
+    assert_eq!(w.calls.lock().unwrap()["z"], 1, "what does not wait runs");
+    assert_eq!(s.counts.remaining, 2);
+}
+
+/// An effect that never waits after acting.
+struct Once;
+
+impl Step for Once {
+    type Cx = World;
+    type Observation = bool;
+    fn spec(&self) -> OperationSpec {
+        OperationSpec {
+            op: OpId("once".into()),
+            step: "T".into(),
+            action: "set".into(),
+            target: "once".into(),
+            idempotency_key: "once".into(),
+        }
+    }
+    async fn observe(&self, w: &World) -> Result<bool, StepError> {
+        w.observes.fetch_add(1, Ordering::SeqCst);
+        Ok(w.flags.lock().unwrap().contains_key("once"))
+    }
+}
+
+impl Effect for Once {
+    type Params = ();
+    fn params(&self, _: &bool) {}
+    fn classify(&self, live: &bool, _intent: Option<&()>) -> Verdict {
+        if *live {
+            Verdict::Done("set".into())
+        } else {
+            Verdict::NotDone("unset".into())
+        }
+    }
+    async fn act(&self, w: &World, _: &()) -> Result<Applied, StepError> {
+        w.flags.lock().unwrap().insert("once".into(), true);
+        Ok(Applied {
+            http_status: Some(204),
+            observed: Value::Null,
+        })
+    }
+    fn settles(&self) -> bool {
+        false
+    }
+}
+
+#[tokio::test]
+async fn an_effect_that_never_settles_is_not_observed_again_after_acting() {
+    let tmp = tempfile::tempdir().unwrap();
+    let j = journal(tmp.path());
+    let w = World::default();
+    let s = go(vec![effect(Once)], &w, &j).await;
+    assert_eq!(s.outcome, RunOutcome::Completed);
+    assert_eq!(w.observes.load(Ordering::SeqCst), 1, "only before acting");
+    assert_eq!(
+        names(&j),
+        [
+            "ObservationRecorded",
+            "OperationIntended",
+            "OperationSucceeded"
+        ]
+    );
 }

@@ -63,7 +63,8 @@ pub struct CleanupRecord {
     pub plan_digest: String,
     /// What the run's succeeded operations removed.
     pub deleted: Deleted,
-    /// Graph node ids whose operation this run completed (intent, then success).
+    /// Graph node ids whose operation is done: its last outcome a success
+    /// (of this run's call, of a read-only check, or found done before any intent).
     pub done: BTreeSet<String>,
     /// Whether the run was sealed as completed.
     pub sealed: bool,
@@ -250,11 +251,15 @@ pub fn read_cleanup(journal: &Journal) -> Result<CleanupRecord, String> {
     let mut deleted = Deleted::new();
     for n in &graph.nodes {
         let op = op_id(&n.id);
-        if intended.contains(&op) && last_ok.get(&op) == Some(&true) && !kept.contains(&op) {
-            done.insert(n.id.clone());
-            if let Some(v) = removes.get(&n.id) {
-                deleted.extend(v.iter().cloned());
-            }
+        if last_ok.get(&op) != Some(&true) {
+            continue;
+        }
+        done.insert(n.id.clone());
+        if intended.contains(&op)
+            && !kept.contains(&op)
+            && let Some(v) = removes.get(&n.id)
+        {
+            deleted.extend(v.iter().cloned());
         }
     }
     Ok(CleanupRecord {
@@ -426,7 +431,14 @@ mod tests {
         assert_eq!(r.selection, x);
         assert_eq!(r.plan_digest, g.digest());
         assert_eq!(r.graph, g);
-        assert_eq!(r.done, [net.to_string(), trunk.to_string()].into());
+        let done: BTreeSet<String> = [net, trunk, port, router]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            r.done, done,
+            "succeeded, skipped and kept-after-all are done"
+        );
         assert!(!r.sealed);
         let Op::DeleteNetwork { id: net_id } = &g.node(net).unwrap().op else {
             unreachable!()

@@ -128,12 +128,16 @@ impl Effect for Cleanup {
         outcome_of(op, &answer)
     }
 
-    /// An asynchronous delete (an Octavia cascade, the namespace) is done at 404.
-    fn settle(&self, o: &Observed, _intent: Option<&Op>) -> Option<WaitState> {
-        if !matches!(
+    fn settles(&self) -> bool {
+        matches!(
             self.node.op,
             Op::DeleteLoadBalancer { .. } | Op::DeleteKuryrNamespace
-        ) {
+        )
+    }
+
+    /// An asynchronous delete (an Octavia cascade, the namespace) is done at 404.
+    fn settle(&self, o: &Observed, _intent: Option<&Op>) -> Option<WaitState> {
+        if !self.settles() {
             return None;
         }
         Some(match classify_observation(&self.node.op, o) {
