@@ -52,11 +52,16 @@ pub struct Seen {
     pub extra_rules: Vec<String>,
 }
 
-/// What the intent records: the body and the object to tag, if it exists.
+/// What the intent records: the body, the object found again (if any) and
+/// what of it is already right, so a resumed act sends only what is missing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Params {
     pub body: Value,
     pub found: Option<String>,
+    /// The found object has its tags.
+    pub tags_ok: bool,
+    /// The found floating IP is on its port.
+    pub port_ok: bool,
 }
 
 /// Returns the collection and the one-object key of a create.
@@ -204,10 +209,18 @@ impl Step for CreateObject {
 impl Effect for CreateObject {
     type Params = Params;
 
+    fn settles(&self) -> bool {
+        // Nothing to wait for after the call: its outcome holds what it made.
+        false
+    }
+
     fn params(&self, seen: &Seen) -> Params {
+        let f = seen.found.as_ref();
         Params {
             body: seen.body.clone(),
-            found: seen.found.as_ref().map(|f| f.id.clone()),
+            found: f.map(|f| f.id.clone()),
+            tags_ok: f.is_some_and(|f| same_tags(&f.tags, self.step.create.tags())),
+            port_ok: f.is_some_and(|f| f.port_id.as_deref() == seen.body["port_id"].as_str()),
         }
     }
 
@@ -266,14 +279,19 @@ impl Effect for CreateObject {
                 id
             }
         };
-        if p.found.is_some() && matches!(create, Create::FloatingIp { .. }) {
+        if p.found.is_some() && !p.port_ok && matches!(create, Create::FloatingIp { .. }) {
             let port = p.body.get("port_id").cloned().unwrap_or(Value::Null);
             os.update(coll, one, &id, json!({ "port_id": port }))
                 .await
                 .map_err(|e| os_err(&format!("set the port of floating IP {id}"), e))?;
         }
         let tags: Vec<&str> = create.tags().iter().map(String::as_str).collect();
-        if !create.tags_in_body() || p.found.is_some() {
+        let tagged = if p.found.is_some() {
+            p.tags_ok
+        } else {
+            create.tags_in_body()
+        };
+        if !tagged {
             let out = os
                 .replace_tags(coll, &id, &tags)
                 .await
@@ -382,10 +400,23 @@ mod tests {
             s.classify(&seen(Some(tagged.clone())), None),
             Verdict::Done(_)
         ));
+        let p = s.params(&seen(Some(tagged.clone())));
         assert_eq!(
-            s.params(&seen(Some(tagged))).found.as_deref(),
-            Some("N"),
-            "an object found again is tagged, never created twice"
+            (p.found.as_deref(), p.tags_ok),
+            (Some("N"), true),
+            "an object found again is never created twice, nor tagged twice"
         );
+        assert!(!s.params(&seen(Some(untagged_of(&tagged)))).tags_ok);
+        // A group with a default rule its snapshot lacked is not done yet.
+        let mut extra = seen(Some(tagged));
+        extra.extra_rules = vec!["R".into()];
+        assert!(matches!(s.classify(&extra, None), Verdict::NotDone(_)));
+    }
+
+    fn untagged_of(f: &Found) -> Found {
+        Found {
+            tags: vec![],
+            ..f.clone()
+        }
     }
 }
