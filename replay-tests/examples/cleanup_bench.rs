@@ -203,30 +203,27 @@ async fn sequential(namespaces: usize, latency: u64, sample: u64) -> (f64, u64, 
         if calls >= sample {
             break;
         }
-        loop {
-            calls += 1;
-            match classify_call(&node.op, &act(c, &node.op).await) {
-                CallVerdict::Done(_) | CallVerdict::Keep(_) => break,
-                CallVerdict::Accepted(_) => {
-                    // Polled to 404, one call at a time, as `--wait` does.
-                    loop {
-                        calls += 1;
-                        let seen = observe(c, &node.op).await.expect("observe");
-                        if matches!(classify_observation(&node.op, &seen), Seen::Done(_)) {
-                            break;
-                        }
+        calls += 1;
+        match classify_call(&node.op, &act(c, &node.op).await) {
+            CallVerdict::Done(_) | CallVerdict::Keep(_) => {}
+            CallVerdict::Accepted(_) => {
+                // Polled to 404, one call at a time, as `--wait` does.
+                loop {
+                    calls += 1;
+                    let seen = observe(c, &node.op).await.expect("observe");
+                    if matches!(classify_observation(&node.op, &seen), Seen::Done(_)) {
+                        break;
                     }
-                    break;
                 }
-                CallVerdict::Retry { why, .. } => {
-                    panic!(
-                        "{}: one call at a time in dependency order should not need a retry: {why}",
-                        node.id
-                    )
-                }
-                CallVerdict::NeedsOperator(m) | CallVerdict::Failed(m) => {
-                    panic!("{}: {m}", node.id)
-                }
+            }
+            CallVerdict::Retry { why, .. } => {
+                panic!(
+                    "{}: one call at a time in dependency order should not need a retry: {why}",
+                    node.id
+                )
+            }
+            CallVerdict::NeedsOperator(m) | CallVerdict::Failed(m) => {
+                panic!("{}: {m}", node.id)
             }
         }
     }
