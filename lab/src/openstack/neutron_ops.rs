@@ -539,10 +539,23 @@ pub(crate) fn create_object(w: &mut World, k: &Kind, body: &Value) -> Result<Val
                 )));
             }
             let fip_id = new_id();
-            let port = create_port(
-                w,
-                json!({"network_id": net["id"], "device_owner": "network:floatingip", "device_id": fip_id, "project_id": ""}),
-            )?;
+            let mut port_body = json!({"network_id": net["id"], "device_owner": "network:floatingip", "device_id": fip_id, "project_id": ""});
+            // The address asked for, as real Neutron allocates it (the restore asks for the old one).
+            if let Some(addr) = o["floating_ip_address"].as_str().and_then(|a| {
+                let n = ip_num(a)?;
+                let sub = w.neutron.iter("subnets").find(|sn| {
+                    sn["network_id"] == net["id"]
+                        && parse_cidr(s(&sn["cidr"])).is_some_and(|(base, p, v6)| {
+                            let bits = if v6 { 128 } else { 32 };
+                            let shift = bits - p.min(bits);
+                            shift >= 128 || (n >> shift) == (base >> shift)
+                        })
+                })?;
+                Some(json!([{"subnet_id": sub["id"], "ip_address": a}]))
+            }) {
+                port_body["fixed_ips"] = addr;
+            }
+            let port = create_port(w, port_body)?;
             o["id"] = json!(fip_id);
             o["floating_ip_address"] = port["fixed_ips"][0]["ip_address"].clone();
             if let Some(pid) = o["port_id"].as_str() {

@@ -379,10 +379,15 @@ fn create_lb(w: &mut World, body: &Value) -> Response {
         );
     };
     let id = new_id();
+    // The VIP address asked for, as Octavia allocates it (the restore asks for the old one).
+    let mut fixed = json!({"subnet_id": subnet_id});
+    if let Some(a) = lb["vip_address"].as_str() {
+        fixed["ip_address"] = json!(a);
+    }
     let port = match create_port(
         w,
         json!({"network_id": subnet["network_id"], "name": format!("octavia-lb-{id}"), "device_owner": "Octavia",
-        "device_id": format!("lb-{id}"), "fixed_ips": [{"subnet_id": subnet_id}], "security_groups": []}),
+        "device_id": format!("lb-{id}"), "fixed_ips": [fixed], "security_groups": []}),
     ) {
         Ok(p) => p,
         Err(r) => return r,

@@ -34,7 +34,9 @@ pub use crate::kube::lease::{Fence, NoFence};
 pub use erased::{ErasedEffect, ErasedStep, Patience, check, effect, wait};
 pub use operation::observation_key;
 pub use progress::{NoProgress, Progress, ProgressEvent};
-pub use recorder::{Recorder, crash_at_seq, crash_point, describe, recorded_at, resolve};
+pub use recorder::{
+    Recorder, append_busy, crash_at_seq, crash_point, describe, recorded_at, resolve,
+};
 pub use retry::RetryPolicy;
 pub use runner::{
     Clock, Counts, Env, MakeStep, Ops, RunOutcome, RunSummary, SystemClock, Timing, expansion_key,

@@ -19,6 +19,16 @@ use tokio::sync::{mpsc, oneshot};
 
 type Reply = oneshot::Sender<Result<Vec<Seq>, String>>;
 
+/// Nanoseconds every recorder of this process spent in its commits.
+static APPEND_NS: AtomicU64 = AtomicU64::new(0);
+
+/// Returns how long every recorder of this process has spent making appends
+/// durable (one committer per recorder, so a run's commits never overlap):
+/// what benchmarks report as the journal's share of a run.
+pub fn append_busy() -> std::time::Duration {
+    std::time::Duration::from_nanos(APPEND_NS.load(Ordering::Relaxed))
+}
+
 /// Appends events durably, grouping concurrent appends.
 #[derive(Clone)]
 pub struct Recorder {
@@ -51,11 +61,13 @@ impl Recorder {
                 }
                 let j2 = j.clone();
                 let crash_events = events.clone();
+                let started = std::time::Instant::now();
                 let res = tokio::task::spawn_blocking(move || j2.append_group(&events))
                     .await
                     .map_err(|e| e.to_string())
                     // The whole chain: the cause (e.g. ENOSPC) is sled's error's source.
                     .and_then(|r| r.map_err(|e| crate::redact::chain(&e)));
+                APPEND_NS.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
                 if let Ok(range) = &res {
                     c2.fetch_add(1, Ordering::SeqCst);
                     r2.lock()

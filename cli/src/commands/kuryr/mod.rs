@@ -14,6 +14,7 @@ pub mod connect;
 pub mod errors;
 pub mod options;
 pub mod plan;
+pub mod restore;
 pub mod resume;
 pub mod run;
 pub mod status;
@@ -34,6 +35,7 @@ pub enum KuryrCommand {
     /// The cleanup phase (C0–C22): delete Kuryr's leftovers after the migration.
     #[command(subcommand)]
     Cleanup(cleanup::CleanupCommand),
+    Restore(restore::RestoreArgs),
 }
 
 /// Runs a `kuryr` subcommand.
@@ -44,5 +46,6 @@ pub fn run(cmd: KuryrCommand, ctx: &Context) -> Result<i32> {
         KuryrCommand::Resume(args) => resume::run(args, ctx),
         KuryrCommand::Status(args) => status::run(args, ctx),
         KuryrCommand::Cleanup(cmd) => cleanup::run(cmd, ctx),
+        KuryrCommand::Restore(args) => restore::run(args, ctx),
     }
 }

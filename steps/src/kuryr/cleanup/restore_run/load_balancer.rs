@@ -291,6 +291,11 @@ impl Step for CreateTree {
 impl Effect for CreateTree {
     type Params = Params;
 
+    fn settles(&self) -> bool {
+        // Nothing to wait for after the call: its outcome holds what it made.
+        false
+    }
+
     fn params(&self, seen: &Seen) -> Params {
         Params {
             body: seen.body.clone(),

@@ -82,6 +82,11 @@ pub struct Operation {
     pub group: String,
     /// What it creates.
     pub step: RestoreStep,
+    /// A security group's default-shaped rules in the snapshot (egress, an
+    /// ethertype, nothing else), as (direction, ethertype): a default rule
+    /// Neutron adds to the new group that is not among them is deleted, so
+    /// the group gets back exactly its rules. Empty for other objects.
+    pub default_rules: Vec<(String, String)>,
 }
 
 /// Returns the step of a planned operation (the one place that looks at the create).
@@ -96,7 +101,12 @@ pub fn step_for(op: &Operation) -> Box<dyn ErasedStep<RestoreCx>> {
         Create::SecurityGroupRule { .. } => effect(rule::CreateRule { spec, group, step }),
         Create::Subport { .. } => effect(subport::AddSubport { spec, group, step }),
         Create::LoadBalancer { .. } => effect(load_balancer::CreateTree { spec, group, step }),
-        _ => effect(object::CreateObject { spec, group, step }),
+        _ => effect(object::CreateObject {
+            spec,
+            group,
+            step,
+            default_rules: op.default_rules.clone(),
+        }),
     }
 }
 

@@ -15,6 +15,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::plan::default_shaped;
 use super::{RestoreCx, os_err, same_tags};
 use crate::engine::{Applied, Effect, Step, StepError, Verdict};
 use crate::kuryr::cleanup::restore::{Create, RestoreStep};
@@ -25,6 +26,8 @@ pub struct CreateObject {
     pub spec: OperationSpec,
     pub group: String,
     pub step: RestoreStep,
+    /// A security group's default rules to keep (see `Operation::default_rules`).
+    pub default_rules: Vec<(String, String)>,
 }
 
 /// An object found by the idempotency key.
@@ -45,13 +48,20 @@ pub struct Seen {
     pub found: Option<Found>,
     /// Old → new, when found.
     pub id_map: BTreeMap<String, String>,
+    /// A found security group's default rules the snapshot's group did not have.
+    pub extra_rules: Vec<String>,
 }
 
-/// What the intent records: the body and the object to tag, if it exists.
+/// What the intent records: the body, the object found again (if any) and
+/// what of it is already right, so a resumed act sends only what is missing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Params {
     pub body: Value,
     pub found: Option<String>,
+    /// The found object has its tags.
+    pub tags_ok: bool,
+    /// The found floating IP is on its port.
+    pub port_ok: bool,
 }
 
 /// Returns the collection and the one-object key of a create.
@@ -117,6 +127,32 @@ fn string_list(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+impl CreateObject {
+    /// Returns the default rules Neutron gave a restored group that the
+    /// snapshot's group did not have (none for other objects).
+    async fn extra_rules(&self, cx: &RestoreCx, id: &str) -> Result<Vec<String>, StepError> {
+        if !matches!(self.step.create, Create::SecurityGroup { .. }) {
+            return Ok(Vec::new());
+        }
+        let rules = cx
+            .openstack
+            .list_security_group_rules(&Query::new().eq("security_group_id", id.to_string()))
+            .await
+            .map_err(|e| os_err(&format!("list the rules of security group {id}"), e))?;
+        Ok(rules
+            .into_iter()
+            .filter(|r| {
+                default_shaped(r)
+                    && !self
+                        .default_rules
+                        .iter()
+                        .any(|(d, e)| *d == r.direction && *e == r.ethertype)
+            })
+            .map(|r| r.id)
+            .collect())
+    }
+}
+
 impl Step for CreateObject {
     type Cx = RestoreCx;
     type Observation = Seen;
@@ -155,14 +191,17 @@ impl Step for CreateObject {
                 port_id: v["port_id"].as_str().map(str::to_string),
             });
         let mut id_map = BTreeMap::new();
+        let mut extra_rules = Vec::new();
         if let Some(f) = &found {
             id_map.insert(old.clone(), f.id.clone());
             cx.map.record(&id_map);
+            extra_rules = self.extra_rules(cx, &f.id).await?;
         }
         Ok(Seen {
             body,
             found,
             id_map,
+            extra_rules,
         })
     }
 }
@@ -170,10 +209,18 @@ impl Step for CreateObject {
 impl Effect for CreateObject {
     type Params = Params;
 
+    fn settles(&self) -> bool {
+        // Nothing to wait for after the call: its outcome holds what it made.
+        false
+    }
+
     fn params(&self, seen: &Seen) -> Params {
+        let f = seen.found.as_ref();
         Params {
             body: seen.body.clone(),
-            found: seen.found.as_ref().map(|f| f.id.clone()),
+            found: f.map(|f| f.id.clone()),
+            tags_ok: f.is_some_and(|f| same_tags(&f.tags, self.step.create.tags())),
+            port_ok: f.is_some_and(|f| f.port_id.as_deref() == seen.body["port_id"].as_str()),
         }
     }
 
@@ -188,6 +235,12 @@ impl Effect for CreateObject {
             && f.port_id.as_deref() != seen.body["port_id"].as_str()
         {
             return Verdict::NotDone(format!("{} is there, on another port", f.id));
+        }
+        if !seen.extra_rules.is_empty() {
+            return Verdict::NotDone(format!(
+                "{} is there with default rules its snapshot did not have",
+                f.id
+            ));
         }
         Verdict::Done(format!("{} is there", f.id))
     }
@@ -226,19 +279,31 @@ impl Effect for CreateObject {
                 id
             }
         };
-        if p.found.is_some() && matches!(create, Create::FloatingIp { .. }) {
+        if p.found.is_some() && !p.port_ok && matches!(create, Create::FloatingIp { .. }) {
             let port = p.body.get("port_id").cloned().unwrap_or(Value::Null);
             os.update(coll, one, &id, json!({ "port_id": port }))
                 .await
                 .map_err(|e| os_err(&format!("set the port of floating IP {id}"), e))?;
         }
         let tags: Vec<&str> = create.tags().iter().map(String::as_str).collect();
-        if !create.tags_in_body() || p.found.is_some() {
+        let tagged = if p.found.is_some() {
+            p.tags_ok
+        } else {
+            create.tags_in_body()
+        };
+        if !tagged {
             let out = os
                 .replace_tags(coll, &id, &tags)
                 .await
                 .map_err(|e| os_err(&format!("tag {coll}/{id}"), e))?;
             status = status.or(Some(out.status));
+        }
+        for rule in self.extra_rules(cx, &id).await? {
+            match os.delete_security_group_rule(&rule).await {
+                Ok(_) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(os_err(&format!("delete default rule {rule} of {id}"), e)),
+            }
         }
         Ok(Applied {
             http_status: status,
@@ -297,6 +362,7 @@ mod tests {
         CreateObject {
             spec: super::super::test_spec(),
             group: "g".into(),
+            default_rules: vec![],
             step: RestoreStep {
                 kind: crate::kuryr::cleanup::select::ObjKind::Network,
                 old_id: "net-a".into(),
@@ -314,6 +380,7 @@ mod tests {
             body: json!({"name": "ns/a-net"}),
             found,
             id_map: BTreeMap::new(),
+            extra_rules: vec![],
         };
         assert!(matches!(s.classify(&seen(None), None), Verdict::NotDone(_)));
         let untagged = Found {
@@ -333,10 +400,23 @@ mod tests {
             s.classify(&seen(Some(tagged.clone())), None),
             Verdict::Done(_)
         ));
+        let p = s.params(&seen(Some(tagged.clone())));
         assert_eq!(
-            s.params(&seen(Some(tagged))).found.as_deref(),
-            Some("N"),
-            "an object found again is tagged, never created twice"
+            (p.found.as_deref(), p.tags_ok),
+            (Some("N"), true),
+            "an object found again is never created twice, nor tagged twice"
         );
+        assert!(!s.params(&seen(Some(untagged_of(&tagged)))).tags_ok);
+        // A group with a default rule its snapshot lacked is not done yet.
+        let mut extra = seen(Some(tagged));
+        extra.extra_rules = vec!["R".into()];
+        assert!(matches!(s.classify(&extra, None), Verdict::NotDone(_)));
+    }
+
+    fn untagged_of(f: &Found) -> Found {
+        Found {
+            tags: vec![],
+            ..f.clone()
+        }
     }
 }

@@ -18,6 +18,7 @@ use super::{Operation, action_name};
 use crate::kuryr::cleanup::restore::{Create, Deleted, Loss, RestoreStep, plan_restore};
 use crate::kuryr::cleanup::select::ObjKind;
 use crate::kuryr::cleanup::snapshot::Snapshot;
+use crate::openstack::neutron::SecurityGroupRule;
 
 /// A deleted object the restore does not bring back, and why.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -40,6 +41,18 @@ pub struct RestorePlanned {
     pub losses: Vec<Loss>,
     /// Deleted objects no operation brings back.
     pub not_restored: Vec<NotRestored>,
+}
+
+/// Returns whether a rule has the shape of the egress rules Neutron adds to
+/// every new group (a direction and ethertype, nothing else).
+pub fn default_shaped(r: &SecurityGroupRule) -> bool {
+    r.direction == "egress"
+        && r.protocol.is_none()
+        && r.port_range_min.is_none()
+        && r.port_range_max.is_none()
+        && r.remote_ip_prefix.is_none()
+        && r.remote_group_id.is_none()
+        && r.remote_address_group_id.is_none()
 }
 
 /// Returns the identity key two steps of one group must not share.
@@ -155,6 +168,19 @@ pub fn plan_run(
             Operation {
                 key: format!("restore/{action}/{}", st.old_id),
                 group: format!("restore/{segment:02}-{action}#{dup}"),
+                default_rules: match &st.create {
+                    Create::SecurityGroup { .. } => snapshot
+                        .security_group(&st.old_id)
+                        .map(|g| {
+                            g.security_group_rules
+                                .iter()
+                                .filter(|r| default_shaped(r))
+                                .map(|r| (r.direction.clone(), r.ethertype.clone()))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    _ => Vec::new(),
+                },
                 step: st,
             },
         ));

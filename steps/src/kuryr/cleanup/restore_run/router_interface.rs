@@ -78,6 +78,11 @@ impl Step for AddInterface {
 impl Effect for AddInterface {
     type Params = Seen;
 
+    fn settles(&self) -> bool {
+        // Nothing to wait for after the call: its outcome holds what it made.
+        false
+    }
+
     fn params(&self, seen: &Seen) -> Seen {
         seen.clone()
     }

@@ -86,6 +86,11 @@ impl Step for CreateRule {
 impl Effect for CreateRule {
     type Params = Value;
 
+    fn settles(&self) -> bool {
+        // Nothing to wait for after the call: its outcome holds what it made.
+        false
+    }
+
     fn params(&self, seen: &Seen) -> Value {
         seen.body.clone()
     }

@@ -224,3 +224,55 @@ impl Held for RestoreLease {
         Box::pin(async move { self.0.release().await })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kuryr::cleanup::fixture;
+    use crate::kuryr::cleanup::select::ObjKind;
+
+    fn discovery() -> RestoreDiscovery {
+        RestoreDiscovery {
+            source: CleanupSource {
+                run_id: "clean-1".into(),
+                cluster_id: "c1".into(),
+                journal_dir: "/state/c1/clean-1".into(),
+                head: "12:abcd".into(),
+                snapshot: fixture::snapshot(),
+                deleted: vec![(ObjKind::Network, "net-a".into())],
+            },
+            existing: Existing::default(),
+        }
+    }
+
+    #[test]
+    fn the_plan_is_of_the_run_named_and_its_digest_follows_what_exists() {
+        let d = discovery();
+        let other = RestoreOptions {
+            from_run: "clean-2".into(),
+        };
+        assert!(matches!(
+            RestoreSession::plan(&d, &other),
+            Err(RestoreError::OtherRun { .. })
+        ));
+        let o = RestoreOptions {
+            from_run: "clean-1".into(),
+        };
+        let p = RestoreSession::plan(&d, &o).unwrap();
+        assert_eq!(p.discovery_digest, RestoreSession::digest(&d));
+        assert_eq!(p.source_run, "clean-1");
+        // Someone made a network since: the digest (the drift check) changes.
+        let mut moved = d.clone();
+        moved
+            .existing
+            .ids
+            .entry("networks".into())
+            .or_default()
+            .insert("new-net".into());
+        assert_ne!(RestoreSession::digest(&moved), RestoreSession::digest(&d));
+        // So does a cleanup journal that grew.
+        let mut grown = d.clone();
+        grown.source.head = "13:ef01".into();
+        assert_ne!(RestoreSession::digest(&grown), RestoreSession::digest(&d));
+    }
+}

@@ -69,6 +69,11 @@ impl Step for AddSubport {
 impl Effect for AddSubport {
     type Params = Seen;
 
+    fn settles(&self) -> bool {
+        // Nothing to wait for after the call: its outcome holds what it made.
+        false
+    }
+
     fn params(&self, seen: &Seen) -> Seen {
         seen.clone()
     }
