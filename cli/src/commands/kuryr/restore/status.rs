@@ -26,6 +26,7 @@ pub fn run(args: StatusArgs, ctx: &Context) -> Result<i32> {
     let of = StatusOf {
         workflow: WORKFLOW,
         start_hint: "start one with `ovn-migrate kuryr restore --from <cleanup run>`",
+        extra: None,
     };
     show(ctx, &of, args.journal.as_deref(), args.cluster.as_deref())
 }

@@ -24,6 +24,10 @@ impl CliWorkflow for RestoreSession {
         &self.cluster_id
     }
 
+    fn anchor_client(&self) -> Option<&steps::kube::KubeClient> {
+        Some(&self.kube)
+    }
+
     fn show_plan(plan: &RestorePlanned) -> (serde_json::Value, String) {
         show_plan(plan)
     }

@@ -19,6 +19,10 @@ impl CliWorkflow for FixSession {
         &self.cloud_id
     }
 
+    fn anchor_client(&self) -> Option<&steps::kube::KubeClient> {
+        self.kube.as_ref()
+    }
+
     fn show_plan(plan: &FixPlan) -> (Value, String) {
         render(plan, "Fixes")
     }

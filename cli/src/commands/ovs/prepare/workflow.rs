@@ -20,6 +20,10 @@ impl CliWorkflow for PrepareSession {
         &self.cluster_id
     }
 
+    fn anchor_client(&self) -> Option<&steps::kube::KubeClient> {
+        Some(&self.kube)
+    }
+
     fn show_plan(plan: &Plan) -> (serde_json::Value, String) {
         show_plan(plan)
     }
