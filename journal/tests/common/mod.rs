@@ -52,9 +52,28 @@ pub fn success(n: u64) -> Event {
 
 /// Opens the raw sled tree of a closed journal, for corruption tests.
 pub fn raw_tree(dir: &Path) -> (sled::Db, sled::Tree) {
-    let db = sled::open(dir).unwrap();
+    let db = sled_open(dir);
     let tree = db.open_tree("journal").unwrap();
     (db, tree)
+}
+
+/// Opens a closed journal's sled database directly, waiting (up to 10 s)
+/// for the lock a dropped `Db` releases from sled's background thread a
+/// moment after the drop returns.
+pub fn sled_open(dir: &Path) -> sled::Db {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match sled::open(dir) {
+            Ok(db) => return db,
+            Err(e)
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("open {}: {e}", dir.display()),
+        }
+    }
 }
 
 /// Returns the key of event `seq`.

@@ -33,7 +33,7 @@ pub fn rewrite(dir: &Path, mut change: impl FnMut(u64, Event) -> Event) -> Chain
         let j = Journal::open_read(dir).unwrap();
         j.genesis()
     };
-    let db = sled::open(dir).unwrap();
+    let db = sled_open(dir);
     let tree = db.open_tree("journal").unwrap();
     let mut prev = genesis;
     let mut last = 0;
@@ -64,4 +64,23 @@ pub fn rewrite(dir: &Path, mut change: impl FnMut(u64, Event) -> Event) -> Chain
     let mut w = journal::witness::Witness::create(dir, &genesis).unwrap();
     w.record(last, &prev).unwrap();
     prev
+}
+
+/// Opens a closed journal's sled database directly, waiting (up to 10 s)
+/// for the lock a dropped `Db` releases from sled's background thread a
+/// moment after the drop returns.
+pub fn sled_open(dir: &Path) -> sled::Db {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match sled::open(dir) {
+            Ok(db) => return db,
+            Err(e)
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("open {}: {e}", dir.display()),
+        }
+    }
 }
