@@ -368,6 +368,14 @@ fn completed_problems(rig: &Rig) -> Vec<String> {
     p
 }
 
+/// The real Galera is one cluster for every test of this file, each of which
+/// desyncs its highest member: with it they take turns (the simulation is one
+/// per lab and needs none).
+fn one_at_a_time() -> Option<std::sync::MutexGuard<'static, ()>> {
+    static TURN: Mutex<()> = Mutex::new(());
+    cfg!(feature = "real-galera").then(|| TURN.lock().unwrap_or_else(|p| p.into_inner()))
+}
+
 /// The Galera of these tests: the real one of `lab/real/galera.sh up` with
 /// the `real-galera` feature (scripts/test.sh), else the lab's simulation.
 fn galera() -> GaleraBackend {
@@ -380,6 +388,7 @@ fn galera() -> GaleraBackend {
 
 #[test]
 fn prepare_completes_with_canaries_lease_and_a_checksummed_dump() {
+    let _turn = one_at_a_time();
     let rig = Rig::start(galera());
     let out = rig.prepare("0");
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
@@ -395,6 +404,7 @@ fn prepare_completes_with_canaries_lease_and_a_checksummed_dump() {
 
 #[test]
 fn the_old_leases_gate_pauses_the_run_until_a_full_old_lease_has_passed() {
+    let _turn = one_at_a_time();
     let rig = Rig::start(galera());
     let out = rig.prepare("86400");
     assert_eq!(out.status.code(), Some(8), "{}", describe(&out));
@@ -467,6 +477,7 @@ fn status_current(rig: &Rig) -> Option<String> {
 
 #[test]
 fn ctrl_c_after_the_desync_resyncs_before_the_process_exits() {
+    let _turn = one_at_a_time();
     let rig = Rig::start(galera());
     // Slow the member's exec down, so the run is inside the dump when signalled.
     rig.lab.faults().set_rules(vec![FaultRule {
@@ -522,6 +533,7 @@ fn ctrl_c_after_the_desync_resyncs_before_the_process_exits() {
 
 #[test]
 fn killed_at_every_append_and_resumed_boots_no_canary_twice_and_leaves_the_member_synced() {
+    let _turn = one_at_a_time();
     let reference = Rig::start(galera());
     let out = reference.prepare("0");
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
